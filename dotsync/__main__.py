@@ -1,0 +1,5 @@
+"""Allow ``python -m dotsync``."""
+
+from dotsync.cli import main
+
+main()

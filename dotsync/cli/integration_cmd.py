@@ -1,0 +1,224 @@
+"""`dotsync integration ...`: Dotmailer accounts (create, list, show, check, update, delete, sync)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from dotsync.cli.context import AppContext
+from dotsync.cli.options import json_option
+from dotsync.console import info, print_json, print_mapping, print_table
+from dotsync.db.engine import session_scope
+from dotsync.errors import BadInputError
+from dotsync.services import integrations as svc
+
+
+def read_password(password_stdin: bool, *, required: bool = True) -> str | None:
+    """The password from --password-stdin, else $DOTSYNC_PASSWORD, else a hidden prompt. Never from argv."""
+    if password_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise BadInputError("--password-stdin was given but standard input held no password")
+        return password
+    env = os.environ.get("DOTSYNC_PASSWORD")
+    if env:
+        return env
+    if not required:
+        return None
+    if sys.stdin.isatty():
+        return str(click.prompt("Dotmailer API password", hide_input=True))
+    raise BadInputError(
+        "no password given: pipe it with --password-stdin, set DOTSYNC_PASSWORD, or run on a terminal to be asked"
+    )
+
+
+@click.group()
+def integration() -> None:
+    """Dotmailer accounts (API users) that dotsync syncs with."""
+
+
+@integration.command("create")
+@click.option("--name", required=True, help="A unique name for this integration.")
+@click.option("--username", required=True, help="The Dotmailer API user (apiuser-...@apiconnector.com).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--api-url",
+    default=svc.DEFAULT_API_URL,
+    show_default=True,
+    help="API base URL: https://..., or http:// on a loopback address (sandbox).",
+)
+@click.option("--owner", help="Owner label for the records this integration imports.")
+@click.option(
+    "--no-check", is_flag=True, help="Do not check the credentials against Dotmailer before saving."
+)
+@click.pass_obj
+def create(
+    app: AppContext,
+    name: str,
+    username: str,
+    password_stdin: bool,
+    api_url: str,
+    owner: str | None,
+    no_check: bool,
+) -> None:
+    """Create an integration. The password is stored encrypted and never shown.
+
+    The password comes from --password-stdin, else $DOTSYNC_PASSWORD, else a hidden prompt; it is never
+    accepted as a command-line argument. Unless --no-check, the credentials are checked first (exit 3 if
+    Dotmailer refuses them).
+    """
+    svc.validate_api_url(api_url)
+    password = read_password(password_stdin)
+    assert password is not None
+    checker = None if no_check else _checker(app)
+    with session_scope(app.sessions()) as session:
+        created = svc.create_integration(
+            session,
+            app.box(),
+            name=name,
+            username=username,
+            password=password,
+            api_url=api_url,
+            owner=owner,
+            check=checker,
+        )
+        info(f"Integration {created.name!r} created" + ("" if no_check else " (credentials checked)") + ".")
+
+
+def _checker(app: AppContext) -> svc.Checker:
+    def check(username: str, password: str, api_url: str) -> svc.CheckResult:
+        return svc.check_credentials(username, password, api_url, **app.client_kwargs())
+
+    return check
+
+
+@integration.command("list")
+@json_option
+@click.pass_obj
+def list_(app: AppContext, as_json: bool) -> None:
+    """List integrations."""
+    from sqlalchemy import select
+
+    from dotsync.db.models import Integration
+
+    with session_scope(app.sessions()) as session:
+        views = [
+            svc.integration_view(session, i)
+            for i in session.scalars(select(Integration).order_by(Integration.name))
+        ]
+    if as_json:
+        print_json(views)
+        return
+    print_table(
+        "Integrations",
+        ["name", "username", "endpoint", "active", "books", "connected"],
+        [
+            [
+                v["name"],
+                v["username"],
+                v["api_endpoint"] or v["api_url"],
+                v["active"],
+                v["address_books"],
+                v["connected_books"],
+            ]
+            for v in views
+        ],
+    )
+
+
+@integration.command("show")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show(app: AppContext, name: str, as_json: bool) -> None:
+    """Show one integration (never its password)."""
+    with session_scope(app.sessions()) as session:
+        view = svc.integration_view(session, svc.get_integration(session, name))
+    if as_json:
+        print_json(view)
+    else:
+        print_mapping(f"Integration {name}", list(view.items()))
+
+
+@integration.command("check")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def check(app: AppContext, name: str, as_json: bool) -> None:
+    """Check an integration's credentials: account name, main email, endpoint, API calls left this hour."""
+    with session_scope(app.sessions()) as session:
+        found = svc.get_integration(session, name)
+        result = svc.check_credentials(
+            found.username, app.box().decrypt(found.password_encrypted), found.api_url, **app.client_kwargs()
+        )
+        found.api_endpoint = result.api_endpoint
+    data = {
+        "integration": name,
+        "account": result.account_name,
+        "main_email": result.main_email,
+        "api_endpoint": result.api_endpoint,
+        "calls_remaining": result.calls_remaining,
+    }
+    if as_json:
+        print_json(data)
+    else:
+        print_mapping(f"Integration {name}: credentials OK", list(data.items()))
+
+
+@integration.command("update")
+@click.argument("name")
+@click.option("--rename", "new_name", help="A new name.")
+@click.option("--username", help="A new API username.")
+@click.option("--password-stdin", is_flag=True, help="Read a new password from standard input.")
+@click.option("--api-url", help="A new API base URL.")
+@click.option("--owner", help="A new owner label.")
+@click.option("--active/--inactive", default=None, help="Enable or disable syncing this integration.")
+@click.option("--no-check", is_flag=True, help="Do not check changed credentials against Dotmailer.")
+@click.pass_obj
+def update(
+    app: AppContext,
+    name: str,
+    new_name: str | None,
+    username: str | None,
+    password_stdin: bool,
+    api_url: str | None,
+    owner: str | None,
+    active: bool | None,
+    no_check: bool,
+) -> None:
+    """Change an integration. A new password comes from --password-stdin or $DOTSYNC_PASSWORD."""
+    password = (
+        read_password(password_stdin, required=False)
+        if password_stdin or os.environ.get("DOTSYNC_PASSWORD")
+        else None
+    )
+    with session_scope(app.sessions()) as session:
+        svc.update_integration(
+            session,
+            app.box(),
+            name,
+            new_name=new_name,
+            username=username,
+            password=password,
+            api_url=api_url,
+            owner=owner,
+            active=active,
+            check=None if no_check else _checker(app),
+        )
+    info(f"Integration {new_name or name!r} updated.")
+
+
+@integration.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def delete(app: AppContext, name: str, yes: bool) -> None:
+    """Delete an integration and everything imported with it (lists are kept)."""
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Delete integration {name!r} and its imported data?", abort=True)
+    with session_scope(app.sessions()) as session:
+        svc.delete_integration(session, name)
+    info(f"Integration {name!r} deleted.")

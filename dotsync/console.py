@@ -1,0 +1,131 @@
+"""Terminal output: logging setup (rich on a terminal, plain lines under cron), tables, JSON, progress.
+
+Only this module and the CLI import rich. Results go to stdout; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(verbosity: int) -> None:
+    """verbosity: -1 quiet (errors only), 0 normal (warnings + info from dotsync), 1 verbose, 2 debug."""
+    level = {-1: logging.ERROR, 0: logging.INFO, 1: logging.DEBUG}.get(min(verbosity, 1), logging.INFO)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_dotsync", False):
+            root.removeHandler(old)
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=verbosity > 0)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
+    setattr(handler, "_dotsync", True)  # noqa: B010  (marks our handler for replacement)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("dotsync").setLevel(level)
+    # httpx logs every request URL at INFO; keep it for -vv only.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=_default, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(format_value(v) for v in row))
+    stdout.print(table)
+
+
+def print_mapping(title: str | None, items: Sequence[tuple[str, Any]]) -> None:
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in items:
+        table.add_row(key, format_value(value))
+    stdout.print(table)
+
+
+def info(message: str) -> None:
+    """A human message on stderr (never mixed into stdout results)."""
+    stderr.print(message, highlight=False)
+
+
+class ProgressReporter:
+    """Progress for long work: a rich bar on a terminal, nothing under cron. Passed down as a plain callable."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+        if enabled:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+            )
+
+    def __call__(self, label: str, done: int, total: int | None = None) -> None:
+        if self._progress is None:
+            return
+        task = self._tasks.get(label)
+        if task is None:
+            task = self._tasks[label] = self._progress.add_task(label, total=total)
+        self._progress.update(task, completed=done, total=total)
+
+    @contextmanager
+    def running(self) -> Iterator[ProgressReporter]:
+        if self._progress is None:
+            yield self
+            return
+        with self._progress:
+            yield self
+
+
+def progress_enabled(verbosity: int) -> bool:
+    return sys.stderr.isatty() and verbosity >= 0

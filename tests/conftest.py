@@ -1,0 +1,152 @@
+"""Shared fixtures: a migrated database per test (SQLite, or PostgreSQL when DOTSYNC_TEST_POSTGRES_URL is set),
+an application context, and a CLI runner that goes through dotsync's one exit-code translator.
+
+With DOTSYNC_TEST_POSTGRES_URL set, the suite creates its own database (``dotsync_t_<random>``) on that server,
+so concurrent runs never collide, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from dotsync.cli import run
+from dotsync.cli.context import AppContext
+from dotsync.config import Settings
+from dotsync.db.engine import make_engine, make_sessionmaker, upgrade
+from dotsync.db.types import metadata
+
+PG_ADMIN_URL = os.environ.get("DOTSYNC_TEST_POSTGRES_URL")
+BACKEND = "postgresql" if PG_ADMIN_URL else "sqlite"
+
+
+def _pg_url(admin_url: str, database: str) -> str:
+    url = make_url(admin_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def create_pg_database(admin_url: str) -> str:
+    name = f"dotsync_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(
+        _pg_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    admin = create_engine(
+        _pg_url(admin_url, make_url(admin_url).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: a SQLite file to copy, or a PostgreSQL database to truncate between tests."""
+    if PG_ADMIN_URL:
+        name = create_pg_database(PG_ADMIN_URL)
+        url = _pg_url(PG_ADMIN_URL, name)
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+        drop_pg_database(PG_ADMIN_URL, name)
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield str(path)
+
+
+@pytest.fixture
+def database_url(_template_database: str, tmp_path: Path) -> str:
+    """A freshly migrated, empty database for this test."""
+    if PG_ADMIN_URL:
+        engine = create_engine(_template_database)
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return _template_database
+    path = tmp_path / "dotsync.db"
+    shutil.copyfile(_template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty, unmigrated database (for migration tests)."""
+    if PG_ADMIN_URL:
+        name = create_pg_database(PG_ADMIN_URL)
+        yield _pg_url(PG_ADMIN_URL, name)
+        drop_pg_database(PG_ADMIN_URL, name)
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, secret_key: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, secret_key=secret_key)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[AppContext]:
+    ctx = AppContext(settings=settings, sleep=lambda _s: None)
+    yield ctx
+    ctx.close()
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli_run(app: AppContext):
+    """Run ``dotsync ARGS`` in-process through the real exit-code translator; returns a CliResult."""
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str | None] | None = None) -> CliResult:
+        runner = CliRunner()
+        with runner.isolation(input=input, env=env or {}) as (out, err, _mixed):
+            code = run(list(args), obj=app)
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+    return invoke
