@@ -197,6 +197,8 @@ class AddressBookContact(Timestamped, Base):
     import_id: Mapped[str | None] = mapped_column(String(100), index=True)
     sent_hash: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
+    # Uploads of this row that ended in an error status; a row is re-queued after a failure only once.
+    export_failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ContactExport(Timestamped, Base):

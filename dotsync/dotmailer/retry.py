@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import email.utils
 import random
-from datetime import UTC
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 
 from dotsync.dotmailer.errors import (
     DotmailerError,

@@ -1,0 +1,32 @@
+"""Marketing list sources (static CSV files, read-only SQL queries), email normalisation and member upserts.
+
+Pure helpers live in their own modules (``email``, ``csvfile``, ``hashing``, ``columns``, ``rejects``,
+``source``); ``members`` does the bulk database work. The service layer (:mod:`dotsync.services.lists`) and the
+export build on these.
+"""
+
+from dotsync.lists.email import NormalisedEmail, normalise_email
+from dotsync.lists.hashing import fields_hash
+from dotsync.lists.members import (
+    KIND_QUERY,
+    KIND_STATIC,
+    ImportResult,
+    RefreshResult,
+    load_csv,
+    refresh_query_list,
+)
+from dotsync.lists.source import SourceError, mask_url
+
+__all__ = [
+    "KIND_QUERY",
+    "KIND_STATIC",
+    "ImportResult",
+    "NormalisedEmail",
+    "RefreshResult",
+    "SourceError",
+    "fields_hash",
+    "load_csv",
+    "mask_url",
+    "normalise_email",
+    "refresh_query_list",
+]

@@ -1,0 +1,159 @@
+"""The sync commands as services: ``integration sync`` (import), ``dotmailer export`` and ``sync`` (both)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dotsync.db.models import AddressBook, Integration, MarketingList
+from dotsync.errors import BadInputError, NotFoundError
+from dotsync.secret import SecretBox
+from dotsync.services.integrations import get_integration
+from dotsync.sync.context import Progress, SyncContext, no_progress
+from dotsync.sync.export.options import ExportOptions
+from dotsync.sync.importer import CONNECTORS, run_import
+from dotsync.sync.orchestrator import BodyResult, ClientFactory, SyncReport, run_per_integration
+
+
+@dataclass
+class SyncEnvironment:
+    """Collaborators every sync service needs, built by the CLI."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    make_client: ClientFactory
+    now: Callable[[], datetime]
+    progress: Progress = no_progress
+    safety_margin: int = 50
+
+
+def _integration_ids(session: Session, name: str | None) -> list[int]:
+    if name is not None:
+        return [get_integration(session, name).id]
+    return list(session.scalars(select(Integration.id).where(Integration.is_active).order_by(Integration.id)))
+
+
+def _import_body(connectors: list[str] | None) -> Callable[[SyncContext, int], BodyResult]:
+    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+        result = run_import(ctx, run_id, connectors)
+        return BodyResult(
+            counts={"import": result.counts()},
+            failures=[f"connector {s.name} failed: {s.error}" for s in result.failed],
+            stopped_early=result.stopped_early,
+            details=result,
+        )
+
+    return body
+
+
+def _export_body(options: ExportOptions) -> Callable[[SyncContext, int], BodyResult]:
+    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+        from dotsync.sync.export import run_export
+
+        return run_export(ctx, run_id, options)
+
+    return body
+
+
+def integration_sync(
+    env: SyncEnvironment, *, integration: str | None, connectors: list[str] | None, force: bool
+) -> SyncReport:
+    """The import (Dotmailer -> dotsync) for one or every active integration."""
+    unknown = [c for c in connectors or [] if c not in CONNECTORS]
+    if unknown:
+        raise BadInputError(
+            f"unknown connector(s): {', '.join(unknown)}; choose from {', '.join(CONNECTORS)}"
+        )
+    with env.sessions() as session:
+        ids = _integration_ids(session, integration)
+    return run_per_integration(
+        engine=env.engine,
+        sessions=env.sessions,
+        integration_ids=ids,
+        kind="import",
+        make_client=env.make_client,
+        body=_import_body(connectors or None),
+        now=env.now,
+        box=env.box,
+        progress=env.progress,
+        force=force,
+        safety_margin=env.safety_margin,
+    )
+
+
+def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: ExportOptions) -> SyncReport:
+    """The export (dotsync -> Dotmailer) for one or every active integration."""
+    with env.sessions() as session:
+        ids = _integration_ids(session, integration)
+        _check_confirmations(session, options.confirm_mass_change)
+    return run_per_integration(
+        engine=env.engine,
+        sessions=env.sessions,
+        integration_ids=ids,
+        kind="export" if not options.dry_run else "export-dry-run",
+        make_client=env.make_client,
+        body=_export_body(options),
+        now=env.now,
+        box=env.box,
+        progress=env.progress,
+        safety_margin=env.safety_margin,
+    )
+
+
+def full_sync(
+    env: SyncEnvironment, *, list_name: str | None, integration: str | None, options: ExportOptions
+) -> SyncReport:
+    """Import then export under one lock; with a list, only that list's book is exported."""
+    with env.sessions() as session:
+        _check_confirmations(session, options.confirm_mass_change)
+        if list_name is not None:
+            book = _connected_book(session, list_name)
+            ids = [book.integration_id]
+            options.book_ids = {book.id}
+        else:
+            ids = _integration_ids(session, integration)
+
+    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+        imported = _import_body(None)(ctx, run_id)
+        if imported.stopped_early:
+            return imported
+        exported = _export_body(options)(ctx, run_id)
+        return BodyResult(
+            counts={**imported.counts, **exported.counts},
+            failures=imported.failures + exported.failures,
+            stopped_early=exported.stopped_early,
+            details={"import": imported.details, "export": exported.details},
+        )
+
+    return run_per_integration(
+        engine=env.engine,
+        sessions=env.sessions,
+        integration_ids=ids,
+        kind="sync",
+        make_client=env.make_client,
+        body=body,
+        now=env.now,
+        box=env.box,
+        progress=env.progress,
+        safety_margin=env.safety_margin,
+    )
+
+
+def _connected_book(session: Session, list_name: str) -> AddressBook:
+    marketing_list = session.scalar(select(MarketingList).where(MarketingList.name == list_name))
+    if marketing_list is None:
+        raise NotFoundError(f"no list named {list_name!r} (see `dotsync list ls`)")
+    book = session.scalar(select(AddressBook).where(AddressBook.marketing_list_id == marketing_list.id))
+    if book is None:
+        raise BadInputError(f"list {list_name!r} is not connected to an address book (see `dotsync connect`)")
+    return book
+
+
+def _check_confirmations(session: Session, list_names: set[str]) -> None:
+    for name in list_names:
+        _connected_book(session, name)

@@ -1,0 +1,74 @@
+"""The explicit context every sync step receives: sessions, API client, integration, the run's start time.
+
+Time is a parameter: ``now`` is the run's start time, used for watermarks and for everything a step stamps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dotsync.errors import DotsyncError
+
+if TYPE_CHECKING:
+    from dotsync.dotmailer.client import DotmailerClient
+    from dotsync.secret import SecretBox
+
+log = logging.getLogger("dotsync.sync")
+
+
+class Progress(Protocol):
+    def __call__(self, label: str, done: int, total: int | None = None) -> None: ...
+
+
+def no_progress(label: str, done: int, total: int | None = None) -> None:
+    return None
+
+
+class BudgetLowError(DotsyncError):
+    """The account's hourly API allowance is nearly spent: stop now, the next run resumes from watermarks."""
+
+
+@dataclass
+class SyncContext:
+    sessions: sessionmaker[Session]
+    client: DotmailerClient
+    integration_id: int
+    integration_name: str
+    now: datetime
+    box: SecretBox | None = None
+    progress: Progress = no_progress
+    force: bool = False
+    safety_margin: int = 50
+    notes: list[str] = field(default_factory=list)
+    # Answers shared by several steps of one run (e.g. campaigns/with-activity-since), so each is asked once.
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calls_made(self) -> int:
+        return int(self.client.calls_made)
+
+    def budget_low(self) -> bool:
+        remaining = self.client.calls_remaining
+        return remaining is not None and remaining < self.safety_margin
+
+    def check_budget(self) -> None:
+        """Raise :class:`BudgetLowError` when fewer calls than the safety margin remain this hour."""
+        if self.budget_low():
+            raise BudgetLowError(
+                f"only {self.client.calls_remaining} API calls remain this hour for {self.integration_name!r} "
+                f"(safety margin {self.safety_margin}); stopping early, the next run resumes"
+            )
+
+    def note(self, message: str) -> None:
+        """A user-facing remark about this run (shown in the summary and logged)."""
+        log.warning(message)
+        self.notes.append(message)
+
+
+StepFunction = Callable[[SyncContext, Session], dict[str, int]]

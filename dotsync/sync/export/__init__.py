@@ -1,0 +1,256 @@
+"""Export (dotsync -> Dotmailer): keep each connected list in its address book (SPEC §5).
+
+Per connected book, one after another, so a stuck book never blocks the others:
+
+0. settle earlier uploads (poll, faults, watchdog) and, when one finished, import the book's contacts so new
+   contacts get their Dotmailer ids; while an upload is still running, the book's other steps wait;
+1-3. plan locally (refresh a query list, sync opt-outs back into the list, schedule changed rows, find the
+   contacts to remove) and check the mass-change guard; a dry run stops here and rolls the plan back;
+1. remove, in batches; 4. upload the scheduled rows as CSV files.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dotsync.db.models import AddressBook, MarketingList
+from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
+from dotsync.errors import DotsyncError
+from dotsync.sync import runs
+from dotsync.sync.context import BudgetLowError, SyncContext
+from dotsync.sync.export.guard import check_guard
+from dotsync.sync.export.options import ExportOptions
+from dotsync.sync.export.plan import (
+    Plan,
+    count_skipped,
+    load_mappings,
+    removal_candidates,
+    schedule_changes,
+    sync_state_back,
+)
+from dotsync.sync.export.remove import remove_contacts
+from dotsync.sync.export.settle import settle_book
+from dotsync.sync.export.upload import upload_scheduled
+from dotsync.sync.orchestrator import BodyResult
+
+log = logging.getLogger("dotsync.sync.export")
+
+__all__ = ["BookExport", "ExportOptions", "run_export"]
+
+
+@dataclass
+class BookExport:
+    book: str
+    list_name: str | None
+    status: str = "ok"
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    rejected: int = 0
+    unsubscribed: int = 0
+    uploads: int = 0
+    rows_uploaded: int = 0
+    file_sizes: list[int] = field(default_factory=list)
+    pending_imports: int = 0
+    error: str | None = None
+    plan: dict[str, Any] | None = None
+
+    def counts(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "list": self.list_name,
+            "status": self.status,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "rejected": self.rejected,
+            "unsubscribed": self.unsubscribed,
+            "uploads": self.uploads,
+            "rows_uploaded": self.rows_uploaded,
+            "pending_imports": self.pending_imports,
+        }
+        if self.error:
+            data["error"] = self.error
+        if self.plan is not None:
+            data["plan"] = self.plan
+        return data
+
+
+def connected_books(session: Session, integration_id: int, only: set[int] | None) -> list[AddressBook]:
+    query = (
+        select(AddressBook)
+        .where(AddressBook.integration_id == integration_id, AddressBook.marketing_list_id.is_not(None))
+        .order_by(AddressBook.id)
+    )
+    books = [b for b in session.scalars(query) if only is None or b.id in only]
+    for book in books:
+        session.expunge(book)
+    return books
+
+
+def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyResult:
+    with ctx.sessions() as session:
+        books = connected_books(session, ctx.integration_id, options.book_ids)
+        list_names = {
+            b.id: session.scalar(select(MarketingList.name).where(MarketingList.id == b.marketing_list_id))
+            for b in books
+        }
+    result = BodyResult()
+    exports: dict[str, dict[str, Any]] = {}
+    for book in books:
+        outcome = BookExport(book=book.name, list_name=list_names[book.id])
+        started = ctx.now
+        calls_before = ctx.calls_made
+        try:
+            if result.stopped_early:
+                outcome.status = "skipped"
+                outcome.error = result.stopped_early
+            else:
+                _export_book(ctx, book, outcome, options)
+        except (BudgetLowError, BudgetExhaustedError, ApiUsageExceededError) as exc:
+            outcome.status = "stopped_early"
+            outcome.error = str(exc)
+            result.stopped_early = str(exc)
+            ctx.note(str(exc))
+        except AuthenticationError:
+            raise
+        except DotsyncError as exc:
+            outcome.status = "failed"
+            outcome.error = str(exc)
+            _record_book_error(ctx, book.id, str(exc))
+        except Exception as exc:  # one book's bug must not stop the others
+            log.exception("export of book %r failed unexpectedly", book.name)
+            outcome.status = "failed"
+            outcome.error = f"unexpected {type(exc).__name__}: {exc}"
+        if outcome.status in ("failed", "held"):
+            result.failures.append(f"book {book.name!r}: {outcome.error}")
+        exports[book.name] = outcome.counts()
+        runs.record_step(
+            ctx.sessions,
+            run_id,
+            "export",
+            scope=book.name,
+            started_at=started,
+            outcome={"ok": runs.SUCCESS, "dry_run": runs.SUCCESS, "waiting": runs.SUCCESS}.get(
+                outcome.status, outcome.status
+            ),
+            counts=outcome.counts(),
+            api_calls=ctx.calls_made - calls_before,
+            error=outcome.error,
+        )
+    result.counts = {"export": exports}
+    result.details = exports
+    return result
+
+
+def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: ExportOptions) -> None:
+    if book.missing_since is not None:
+        outcome.status = "failed"
+        outcome.error = (
+            f"address book {book.name!r} no longer exists in Dotmailer (missing since {book.missing_since:%Y-%m-%d}); "
+            "disconnect the list or connect it to another book"
+        )
+        return
+    # Step 0: settle earlier uploads. A dry run only looks (it must not change anything).
+    if not options.dry_run:
+        settled = settle_book(ctx, book.id)
+        outcome.rejected += settled.rejected_rows + settled.faults
+        outcome.pending_imports = settled.pending
+        if settled.finished_any:
+            _import_book_contacts(ctx, book.id)
+        if settled.pending:
+            outcome.status = "waiting"
+            outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"
+            return
+    # Steps 1-3 planned in one transaction; committed unless this is a dry run or the guard holds.
+    session = ctx.sessions()
+    try:
+        live_book = session.get(AddressBook, book.id)
+        assert live_book is not None
+        marketing_list = session.get(MarketingList, live_book.marketing_list_id)
+        assert marketing_list is not None
+        plan = Plan()
+        if marketing_list.kind == "query":
+            _refresh_query_list(ctx, session, marketing_list)
+        sync_state_back(ctx, session, live_book, plan)
+        schedule_changes(ctx, session, live_book, plan)
+        removal_candidates(ctx, session, live_book, plan)
+        outcome.unsubscribed = plan.state_changes
+        outcome.added, outcome.updated = plan.added, plan.updated
+        if options.dry_run:
+            count_skipped(session, live_book, plan)
+            outcome.status = "dry_run"
+            outcome.plan = plan.as_dict()
+            outcome.removed = len(plan.removals)
+            session.rollback()
+            return
+        confirmed = marketing_list.name in options.confirm_mass_change
+        held = check_guard(live_book, plan, confirmed=confirmed)
+        if held is not None:
+            session.rollback()
+            _hold(ctx, book.id, held)
+            outcome.status = "held"
+            outcome.error = held
+            return
+        live_book.guard_held_reason = None
+        live_book.sync_error = None
+        session.commit()
+    finally:
+        session.close()
+    mappings_session = ctx.sessions()
+    try:
+        mappings = load_mappings(mappings_session, book)
+    finally:
+        mappings_session.close()
+    # Step 1: remove; step 4: upload.
+    outcome.removed = remove_contacts(ctx, book, plan.removals)
+    uploaded = upload_scheduled(ctx, book, mappings)
+    outcome.uploads, outcome.rows_uploaded, outcome.file_sizes = (
+        uploaded.uploads,
+        uploaded.rows,
+        uploaded.file_sizes,
+    )
+    if uploaded.waiting:
+        outcome.status = "waiting"
+        outcome.error = uploaded.waiting
+    with ctx.sessions.begin() as s:
+        target = s.get(AddressBook, book.id)
+        if target is not None and (uploaded.uploads or outcome.removed):
+            target.last_exported_at = ctx.now
+
+
+def _refresh_query_list(ctx: SyncContext, session: Session, marketing_list: MarketingList) -> None:
+    from dotsync.lists.source import refresh_query_list
+
+    if ctx.box is None:
+        raise DotsyncError("cannot read a query list's source without the secret key")
+    refresh_query_list(session.connection(), marketing_list, ctx.box, now=ctx.now)
+
+
+def _import_book_contacts(ctx: SyncContext, book_id: int) -> None:
+    """After an upload finished, read the book's contacts so new contacts get their Dotmailer ids."""
+    from dotsync.sync.importer.contact import import_book_contacts
+
+    with ctx.sessions.begin() as session:
+        book = session.get(AddressBook, book_id)
+        if book is not None:
+            import_book_contacts(ctx, session, book)
+
+
+def _hold(ctx: SyncContext, book_id: int, reason: str) -> None:
+    with ctx.sessions.begin() as session:
+        book = session.get(AddressBook, book_id)
+        if book is not None:
+            book.guard_held_reason = reason
+            book.sync_error = reason
+
+
+def _record_book_error(ctx: SyncContext, book_id: int, message: str) -> None:
+    with ctx.sessions.begin() as session:
+        book = session.get(AddressBook, book_id)
+        if book is not None:
+            book.sync_error = message

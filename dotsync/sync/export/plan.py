@@ -1,0 +1,301 @@
+"""Export steps 1-3 planned in the database (dotsync -> Dotmailer): state sync, schedule, removal candidates.
+
+Everything here is local: it reads the list and what was last sent, marks members whose book status says
+they opted out, and schedules the rows whose content differs from what was last sent. Nothing here calls
+Dotmailer, so a dry run is this plan in a transaction that is rolled back, and the real run is the same plan
+committed — the numbers of both are the same by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from dotsync.db.bulk import batched, insert_ignore, upsert
+from dotsync.db.models import (
+    ACTIVE_CONTACT_STATUSES,
+    OP_ADD,
+    OP_NEW,
+    OP_UPDATE,
+    SUBSCRIBED,
+    UNSUBSCRIBED,
+    AddressBook,
+    AddressBookContact,
+    Contact,
+    DataField,
+    FieldMapping,
+    ListMember,
+)
+from dotsync.sync.context import SyncContext
+from dotsync.sync.export.payload import FieldMap, content_hash, member_values, parse_list_fields
+
+PAGE = 5000
+SAMPLE = 5
+
+
+@dataclass
+class Plan:
+    """What one book's export will do. Samples are a few emails of each kind, for the dry run."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    bad_values: int = 0
+    state_changes: int = 0
+    removals: list[tuple[int, int]] = field(default_factory=list)  # (address_book_contact.id, origin id)
+    managed: int = 0
+    samples: dict[str, list[str]] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def sample(self, kind: str, email: str) -> None:
+        bucket = self.samples.setdefault(kind, [])
+        if len(bucket) < SAMPLE:
+            bucket.append(email)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "add": self.added,
+            "update": self.updated,
+            "remove": len(self.removals),
+            "state_changes": self.state_changes,
+            "unchanged": self.unchanged,
+            "bad_values": self.bad_values,
+            "managed": self.managed,
+            "samples": self.samples,
+            "skipped_reasons": self.reasons,
+        }
+
+
+def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
+    types = dict(
+        session.execute(
+            select(DataField.name, DataField.type).where(DataField.integration_id == book.integration_id)
+        ).all()
+    )
+    rows = session.scalars(
+        select(FieldMapping).where(FieldMapping.address_book_id == book.id).order_by(FieldMapping.id)
+    ).all()
+    return [
+        FieldMap(m.data_field_name, parse_list_fields(m.list_fields), types.get(m.data_field_name, "String"))
+        for m in rows
+    ]
+
+
+def headers_for(mappings: Sequence[FieldMap]) -> list[str]:
+    return [m.data_field for m in mappings]
+
+
+def sync_state_back(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
+    """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
+    account) become ``unsubscribed``, with the Dotmailer status as the reason."""
+    list_id = book.marketing_list_id
+    abc = aliased(AddressBookContact)
+    book_status = (
+        select(abc.status)
+        .where(abc.address_book_id == book.id, abc.contact_id == Contact.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(ListMember.id, ListMember.email, Contact.status, book_status.label("book_status"))
+        .join(Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email))
+        .where(
+            ListMember.list_id == list_id,
+            ListMember.state == SUBSCRIBED,
+            or_(
+                and_(book_status.is_not(None), book_status.not_in(ACTIVE_CONTACT_STATUSES)),
+                and_(Contact.status.is_not(None), Contact.status.not_in(ACTIVE_CONTACT_STATUSES)),
+            ),
+        )
+    ).all()
+    for member_id, email, account_status, in_book in rows:
+        if in_book is not None and in_book not in ACTIVE_CONTACT_STATUSES:
+            reason = f"{in_book} in Dotmailer address book {book.name!r}"
+        else:
+            reason = f"{account_status} in the Dotmailer account"
+        session.execute(
+            update(ListMember)
+            .where(ListMember.id == member_id)
+            .values(state=UNSUBSCRIBED, state_reason=reason, state_changed_at=ctx.now)
+        )
+        plan.state_changes += 1
+        plan.sample("state_change", email)
+
+
+def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
+    """Step 3: schedule every subscribed, current member whose content differs from what was last sent."""
+    list_id = book.marketing_list_id
+    mappings = load_mappings(session, book)
+    headers = headers_for(mappings)
+    conn = session.connection()
+    # Rows scheduled earlier whose member is no longer a subscribed, current member are unscheduled.
+    gone = select(ListMember.id).where(
+        ListMember.list_id == list_id, or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current))
+    )
+    conn.execute(
+        update(AddressBookContact)
+        .where(
+            AddressBookContact.address_book_id == book.id,
+            AddressBookContact.scheduled,
+            AddressBookContact.list_member_id.in_(gone),
+        )
+        .values(scheduled=False)
+    )
+    last_id = 0
+    while True:
+        ctx.progress(f"prepare {book.name}", plan.added + plan.updated + plan.unchanged)
+        rows = conn.execute(
+            select(
+                ListMember.id,
+                ListMember.email,
+                ListMember.fields,
+                Contact.id.label("contact_id"),
+                Contact.origin_id,
+                AddressBookContact.id.label("abc_id"),
+                AddressBookContact.sent_hash,
+                AddressBookContact.status,
+                AddressBookContact.scheduled,
+                AddressBookContact.scheduled_hash,
+            )
+            .outerjoin(
+                Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
+            )
+            .outerjoin(
+                AddressBookContact,
+                and_(
+                    AddressBookContact.address_book_id == book.id, AddressBookContact.contact_id == Contact.id
+                ),
+            )
+            .where(
+                ListMember.list_id == list_id,
+                ListMember.state == SUBSCRIBED,
+                ListMember.is_current,
+                ListMember.id > last_id,
+            )
+            .order_by(ListMember.id)
+            .limit(PAGE)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        new_contacts: list[dict[str, Any]] = []
+        to_schedule: list[tuple[Any, str, str]] = []
+        for row in rows:
+            values, bad = member_values(row.fields or {}, mappings)
+            plan.bad_values += bad
+            digest = content_hash(row.email, values, headers)
+            if row.abc_id is not None and (
+                (not row.scheduled and row.sent_hash == digest)
+                or (row.scheduled and row.scheduled_hash == digest)
+            ):
+                plan.unchanged += 1
+                continue
+            if row.contact_id is None or row.origin_id is None:
+                operation = OP_NEW
+            elif row.abc_id is None:
+                operation = OP_ADD
+            else:
+                operation = OP_UPDATE
+            if row.abc_id is None or row.sent_hash is None:
+                plan.added += 1
+                plan.sample("add", row.email)
+            else:
+                plan.updated += 1
+                plan.sample("update", row.email)
+            if row.contact_id is None:
+                new_contacts.append(
+                    {
+                        "integration_id": ctx.integration_id,
+                        "email": row.email,
+                        "data_fields": {},
+                        "created_at": ctx.now,
+                        "updated_at": ctx.now,
+                    }
+                )
+            to_schedule.append((row, operation, digest))
+        if new_contacts:
+            insert_ignore(conn, Contact.__table__, new_contacts, key=["integration_id", "email"])
+        if to_schedule:
+            _write_schedule(ctx, conn, book, to_schedule)
+
+
+def _write_schedule(
+    ctx: SyncContext, conn: Any, book: AddressBook, items: list[tuple[Any, str, str]]
+) -> None:
+    emails = [row.email for row, _op, _h in items if row.contact_id is None]
+    ids: dict[str, int] = {}
+    for chunk in batched(emails, 900):
+        ids.update(
+            conn.execute(
+                select(Contact.email, Contact.id).where(
+                    Contact.integration_id == ctx.integration_id, Contact.email.in_(chunk)
+                )
+            ).all()
+        )
+    rows = [
+        {
+            "address_book_id": book.id,
+            "contact_id": row.contact_id if row.contact_id is not None else ids[row.email],
+            "list_member_id": row.id,
+            "scheduled": True,
+            "operation": operation,
+            "scheduled_hash": digest,
+            "added_by_dotsync": True,
+            "export_failures": 0,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
+        }
+        for row, operation, digest in items
+    ]
+    # On an existing row keep added_by_dotsync as it was: a contact found in the book before dotsync
+    # exported it was not added by dotsync, and dotsync must never remove it.
+    upsert(
+        conn,
+        AddressBookContact.__table__,
+        rows,
+        key=["address_book_id", "contact_id"],
+        update=["list_member_id", "scheduled", "operation", "scheduled_hash", "updated_at"],
+    )
+
+
+def removal_candidates(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
+    """Step 1's candidates: contacts dotsync added for this list, still active in the book, whose member is
+    no longer a subscribed, current member. Contacts dotsync did not add are never candidates."""
+    rows = session.execute(
+        select(AddressBookContact.id, Contact.origin_id, ListMember.email)
+        .join(Contact, Contact.id == AddressBookContact.contact_id)
+        .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+        .where(
+            AddressBookContact.address_book_id == book.id,
+            AddressBookContact.added_by_dotsync,
+            AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+            Contact.origin_id.is_not(None),
+            ListMember.list_id == book.marketing_list_id,
+            or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
+        )
+        .order_by(Contact.origin_id)
+    ).all()
+    for abc_id, origin_id, email in rows:
+        plan.removals.append((abc_id, int(origin_id or 0)))
+        plan.sample("remove", email)
+    plan.managed = int(
+        session.scalar(
+            select(func.count())
+            .select_from(AddressBookContact)
+            .where(AddressBookContact.address_book_id == book.id, AddressBookContact.added_by_dotsync)
+        )
+        or 0
+    )
+
+
+def count_skipped(session: Session, book: AddressBook, plan: Plan) -> None:
+    """Why members are not exported: per state and reason (for the dry run and the failures view)."""
+    rows = session.execute(
+        select(ListMember.state, func.count())
+        .where(ListMember.list_id == book.marketing_list_id, ListMember.state != SUBSCRIBED)
+        .group_by(ListMember.state)
+    ).all()
+    plan.reasons = {state: int(n or 0) for state, n in rows}

@@ -1,0 +1,242 @@
+"""Export step 0 (dotsync -> Dotmailer): settle earlier uploads of a book.
+
+Every unfinished import is polled and its status stored as returned. ``Finished`` -> the faults report is read
+and each listed email is put in the state its reason calls for. ``RejectedByWatchdog`` -> rows sent as
+``new``/``add`` are dropped and their members marked ``removed``. Any other terminal status -> recorded on the
+book, and the rows are re-queued once. 30 ``NotFinished`` polls or 10 failed polls -> ``Unknown`` (re-queued).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session
+
+from dotsync.db.models import (
+    IMPORT_FINISHED,
+    IMPORT_NOT_FINISHED,
+    IMPORT_REJECTED,
+    IMPORT_UNKNOWN,
+    OP_ADD,
+    OP_NEW,
+    REMOVED,
+    SUBSCRIBED,
+    AddressBook,
+    AddressBookContact,
+    Contact,
+    ContactExport,
+    ListMember,
+)
+from dotsync.dotmailer.errors import (
+    ApiUsageExceededError,
+    AuthenticationError,
+    BudgetExhaustedError,
+    DotmailerError,
+)
+from dotsync.sync.context import SyncContext
+from dotsync.sync.export.faults import classify_fault
+
+log = logging.getLogger("dotsync.sync.export")
+
+MAX_NOT_FINISHED_POLLS = 30
+MAX_FAILED_POLLS = 10
+# A row whose upload failed this many times is not re-queued again until its member changes.
+MAX_REQUEUES = 1
+
+
+@dataclass
+class SettleResult:
+    polled: int = 0
+    finished: int = 0
+    pending: int = 0
+    rejected_rows: int = 0
+    faults: int = 0
+    requeued: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def finished_any(self) -> bool:
+        return self.finished > 0
+
+
+def settle_book(ctx: SyncContext, book_id: int) -> SettleResult:
+    """Poll the book's open imports; each import is settled in its own transaction."""
+    result = SettleResult()
+    with ctx.sessions() as session:
+        open_ids = list(
+            session.scalars(
+                select(ContactExport.id)
+                .where(
+                    ContactExport.address_book_id == book_id,
+                    (ContactExport.status == IMPORT_NOT_FINISHED)
+                    | ((ContactExport.status == IMPORT_FINISHED) & ~ContactExport.faults_processed),
+                )
+                .order_by(ContactExport.id)
+            )
+        )
+    for export_id in open_ids:
+        with ctx.sessions.begin() as session:
+            _settle_one(ctx, session, export_id, result)
+    return result
+
+
+def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: SettleResult) -> None:
+    export = session.get(ContactExport, export_id)
+    book = session.get(AddressBook, export.address_book_id) if export else None
+    if export is None or book is None:
+        return
+    result.polled += 1
+    if export.status == IMPORT_NOT_FINISHED:
+        try:
+            status = ctx.client.get_contact_import(export.import_id).status or ""
+        except (AuthenticationError, BudgetExhaustedError, ApiUsageExceededError):
+            raise
+        except DotmailerError as exc:
+            export.failed_polls += 1
+            export.error = f"status poll failed: {exc}"
+            if export.failed_polls >= MAX_FAILED_POLLS:
+                _give_up(
+                    session, book, export, f"{MAX_FAILED_POLLS} status polls failed (last: {exc})", result
+                )
+            else:
+                result.pending += 1
+            return
+        if not status:
+            export.failed_polls += 1
+            if export.failed_polls >= MAX_FAILED_POLLS:
+                _give_up(session, book, export, "Dotmailer kept answering with no status", result)
+            else:
+                result.pending += 1
+            return
+        export.status = status  # stored as returned
+        if status == IMPORT_NOT_FINISHED:
+            export.attempts += 1
+            if export.attempts >= MAX_NOT_FINISHED_POLLS:
+                _give_up(
+                    session, book, export, f"still NotFinished after {MAX_NOT_FINISHED_POLLS} polls", result
+                )
+            else:
+                result.pending += 1
+            return
+    if export.status == IMPORT_FINISHED:
+        _process_faults(ctx, session, book, export, result)
+    elif export.status == IMPORT_REJECTED:
+        _process_rejection(ctx, session, book, export, result)
+    else:
+        _terminal_error(
+            session, book, export, f"Dotmailer ended the import with status {export.status}", result
+        )
+
+
+def _process_faults(
+    ctx: SyncContext, session: Session, book: AddressBook, export: ContactExport, result: SettleResult
+) -> None:
+    faults = ctx.client.get_contact_import_faults(export.import_id)
+    for fault in faults:
+        email = (fault.email or "").strip().lower()
+        if not email:
+            continue
+        outcome = classify_fault(fault.reason)
+        row = session.execute(
+            select(AddressBookContact)
+            .join(Contact, Contact.id == AddressBookContact.contact_id)
+            .where(
+                AddressBookContact.address_book_id == book.id,
+                Contact.integration_id == ctx.integration_id,
+                Contact.email == email,
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            row.status = outcome.book_status
+            row.unsubscribe_reason = outcome.reason
+            row.unsubscribed_at = ctx.now
+            row.scheduled = False
+        if book.marketing_list_id is not None:
+            _set_member_state(
+                session, book.marketing_list_id, email, outcome.member_state, outcome.reason, ctx
+            )
+        result.faults += 1
+    export.faults_processed = True
+    export.finished_at = ctx.now
+    export.error = None
+    book.last_exported_at = ctx.now
+    if book.sync_status not in (None, IMPORT_FINISHED) and book.sync_error and "import" in book.sync_error:
+        book.sync_error = None
+    book.sync_status = IMPORT_FINISHED
+    result.finished += 1
+    log.info("import %s into book %r finished; %d rows refused", export.import_id, book.name, len(faults))
+
+
+def _process_rejection(
+    ctx: SyncContext, session: Session, book: AddressBook, export: ContactExport, result: SettleResult
+) -> None:
+    reason = "Rejected by Dotmailer's Watchdog (data-quality check); contact Dotmailer support"
+    rows = session.execute(
+        select(AddressBookContact.id, Contact.email)
+        .join(Contact, Contact.id == AddressBookContact.contact_id)
+        .where(
+            AddressBookContact.import_id == export.import_id,
+            AddressBookContact.operation.in_((OP_NEW, OP_ADD)),
+        )
+    ).all()
+    if rows:
+        session.execute(delete(AddressBookContact).where(AddressBookContact.id.in_([r.id for r in rows])))
+        if book.marketing_list_id is not None:
+            for _id, email in rows:
+                _set_member_state(session, book.marketing_list_id, email, REMOVED, reason, ctx)
+    result.rejected_rows += len(rows)
+    export.faults_processed = True
+    export.finished_at = ctx.now
+    book.sync_status = IMPORT_REJECTED
+    book.sync_error = f"import {export.import_id}: {reason}; {len(rows)} new contacts dropped"
+    book.last_exported_at = ctx.now
+    result.finished += 1
+    result.errors.append(book.sync_error)
+
+
+def _terminal_error(
+    session: Session, book: AddressBook, export: ContactExport, message: str, result: SettleResult
+) -> None:
+    export.faults_processed = True
+    export.error = message
+    book.sync_status = export.status
+    book.sync_error = f"import {export.import_id}: {message}"
+    result.requeued += _requeue(session, export.import_id)
+    result.errors.append(book.sync_error)
+
+
+def _give_up(
+    session: Session, book: AddressBook, export: ContactExport, message: str, result: SettleResult
+) -> None:
+    export.status = IMPORT_UNKNOWN
+    _terminal_error(session, book, export, message, result)
+
+
+def _requeue(session: Session, import_id: str) -> int:
+    """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten."""
+    base = (
+        update(AddressBookContact)
+        .where(AddressBookContact.import_id == import_id)
+        .values(sent_hash=None, import_id=None, export_failures=AddressBookContact.export_failures + 1)
+    )
+    requeued = cast(
+        CursorResult[Any], session.execute(base.where(AddressBookContact.export_failures < MAX_REQUEUES))
+    ).rowcount
+    # Rows that already failed once stay as sent: re-sending them would loop; their members say why.
+    session.execute(
+        update(AddressBookContact).where(AddressBookContact.import_id == import_id).values(import_id=None)
+    )
+    return int(requeued or 0)
+
+
+def _set_member_state(
+    session: Session, list_id: int, email: str, state: str, reason: str, ctx: SyncContext
+) -> None:
+    session.execute(
+        update(ListMember)
+        .where(ListMember.list_id == list_id, ListMember.email == email, ListMember.state == SUBSCRIBED)
+        .values(state=state, state_reason=reason, state_changed_at=ctx.now)
+    )

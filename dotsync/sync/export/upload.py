@@ -1,0 +1,159 @@
+"""Export step 4 (dotsync -> Dotmailer): stream scheduled rows into CSV files of at most 10 MB and upload each.
+
+The import id Dotmailer returns is recorded in the same transaction that marks the file's rows as sent, right
+after the upload; a crash between the two loses only the bookkeeping, and the rows go again next run (the one
+re-upload SPEC §6.4 allows). "Too many active imports" leaves the rows scheduled for the next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, select, update
+
+from dotsync.db.models import AddressBook, AddressBookContact, ContactExport, ListMember
+from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
+from dotsync.sync.context import SyncContext
+from dotsync.sync.export.payload import FieldMap, member_values
+
+log = logging.getLogger("dotsync.sync.export")
+
+MAX_FILE_BYTES = 10 * 1000 * 1000  # Dotmailer's limit is 10 MB; stay under both readings of "MB"
+PAGE = 5000
+
+
+@dataclass
+class UploadResult:
+    uploads: int = 0
+    rows: int = 0
+    file_sizes: list[int] = field(default_factory=list)
+    waiting: str | None = None  # why rows were left for the next run
+
+
+class CsvChunker:
+    """Builds CSV files (header ``Email`` + data-field names, UTF-8) no larger than ``limit`` bytes."""
+
+    def __init__(self, headers: Sequence[str], limit: int = MAX_FILE_BYTES) -> None:
+        self.header = self._encode(["Email", *headers])
+        self.limit = limit
+        self._parts: list[bytes] = []
+        self._size = len(self.header)
+        self.ids: list[int] = []
+
+    @staticmethod
+    def _encode(values: Sequence[str]) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(values)
+        return buffer.getvalue().encode("utf-8")
+
+    def fits(self, line: bytes) -> bool:
+        return not self.ids or self._size + len(line) <= self.limit
+
+    def add(self, row_id: int, line: bytes) -> None:
+        self._parts.append(line)
+        self._size += len(line)
+        self.ids.append(row_id)
+
+    def take(self) -> tuple[bytes, list[int]]:
+        data = self.header + b"".join(self._parts)
+        ids = self.ids
+        self._parts, self.ids, self._size = [], [], len(self.header)
+        return data, ids
+
+
+def _scheduled_rows(ctx: SyncContext, book: AddressBook) -> Iterator[tuple[int, str, dict[str, object]]]:
+    last_id = 0
+    while True:
+        with ctx.sessions() as session:
+            rows = session.execute(
+                select(AddressBookContact.id, ListMember.email, ListMember.fields)
+                .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+                .where(
+                    and_(
+                        AddressBookContact.address_book_id == book.id,
+                        AddressBookContact.scheduled,
+                        AddressBookContact.id > last_id,
+                    )
+                )
+                .order_by(AddressBookContact.id)
+                .limit(PAGE)
+            ).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        for row in rows:
+            yield row.id, row.email, row.fields or {}
+
+
+def upload_scheduled(ctx: SyncContext, book: AddressBook, mappings: Sequence[FieldMap]) -> UploadResult:
+    result = UploadResult()
+    chunker = CsvChunker([m.data_field for m in mappings])
+    for row_id, email, fields in _scheduled_rows(ctx, book):
+        values, _bad = member_values(fields, mappings)
+        line = CsvChunker._encode([email, *values])
+        if not chunker.fits(line) and not _send(ctx, book, chunker, result):
+            return result
+        chunker.add(row_id, line)
+    if chunker.ids:
+        _send(ctx, book, chunker, result)
+    return result
+
+
+def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: UploadResult) -> bool:
+    data, ids = chunker.take()
+    ctx.check_budget()
+    try:
+        started = ctx.client.start_contact_import(
+            book.origin_id, data, filename=f"dotsync-book-{book.origin_id}.csv"
+        )
+    except TooManyActiveImportsError:
+        result.waiting = "Dotmailer has too many active imports; the rows wait for the next run"
+        ctx.note(f"book {book.name!r}: {result.waiting}")
+        return False
+    except OutcomeUnknownError as exc:
+        result.waiting = f"the upload's outcome is unknown ({exc}); the rows go again next run"
+        ctx.note(f"book {book.name!r}: {result.waiting}")
+        return False
+    with ctx.sessions.begin() as session:
+        session.add(
+            ContactExport(
+                import_id=started.id,
+                integration_id=ctx.integration_id,
+                address_book_id=book.id,
+                status=started.status or "NotFinished",
+                row_count=len(ids),
+                byte_count=len(data),
+                created_at=ctx.now,
+                updated_at=ctx.now,
+            )
+        )
+        session.execute(
+            update(AddressBookContact)
+            .where(
+                AddressBookContact.address_book_id == book.id,
+                AddressBookContact.scheduled,
+                AddressBookContact.id >= ids[0],
+                AddressBookContact.id <= ids[-1],
+            )
+            .values(
+                scheduled=False,
+                import_id=started.id,
+                sent_hash=AddressBookContact.scheduled_hash,
+                sent_at=ctx.now,
+            )
+        )
+        target = session.get(AddressBook, book.id)
+        if target is not None:
+            target.sync_status = started.status or "NotFinished"
+    result.uploads += 1
+    result.rows += len(ids)
+    result.file_sizes.append(len(data))
+    log.info(
+        "uploaded %d rows (%d bytes) to book %r as import %s", len(ids), len(data), book.name, started.id
+    )
+    ctx.progress(f"upload {book.name}", result.rows)
+    return True

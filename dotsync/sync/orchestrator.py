@@ -1,0 +1,197 @@
+"""Runs a sync body (import, export, or both) for each integration: lock, run history, API client, outcome.
+
+This is where the cron contract lives: one integration's failure does not stop the next; a locked
+integration is skipped (exit 75); the overall exit is failure (1) if any run failed, else 75 if any was
+skipped for the lock, else 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dotsync.db.models import Integration
+from dotsync.errors import ConfigError, DotsyncError, LockedError, SyncFailedError
+from dotsync.sync import runs
+from dotsync.sync.context import Progress, SyncContext, no_progress
+from dotsync.sync.lock import integration_lock
+
+if TYPE_CHECKING:
+    from dotsync.dotmailer.client import DotmailerClient
+    from dotsync.secret import SecretBox
+
+log = logging.getLogger("dotsync.sync")
+
+ClientFactory = Callable[[Integration], "DotmailerClient"]
+
+
+@dataclass
+class BodyResult:
+    """What a sync body reports back: counts for the run row, failures, and notes for the user."""
+
+    counts: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    stopped_early: str | None = None
+    details: Any = None
+
+
+Body = Callable[[SyncContext, int], BodyResult]
+
+
+@dataclass
+class IntegrationOutcome:
+    integration: str
+    outcome: str
+    run_id: int | None = None
+    api_calls: int = 0
+    result: BodyResult | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    kind: str
+    outcomes: list[IntegrationOutcome] = field(default_factory=list)
+
+    def raise_for_outcome(self) -> None:
+        """Turn the outcomes into the command's exit: SyncFailedError (1), ConfigError (3) or LockedError (75)."""
+        failed = [o for o in self.outcomes if o.outcome == runs.FAILED]
+        config = [o for o in self.outcomes if o.outcome == "config_error"]
+        locked = [o for o in self.outcomes if o.outcome == "locked"]
+        if config:
+            raise ConfigError("; ".join(f"{o.integration}: {o.error}" for o in config))
+        if failed:
+            raise SyncFailedError("; ".join(f"{o.integration}: {o.error}" for o in failed))
+        if locked:
+            raise LockedError("; ".join(o.error or o.integration for o in locked))
+
+
+def run_per_integration(
+    *,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    integration_ids: list[int],
+    kind: str,
+    make_client: ClientFactory,
+    body: Body,
+    now: Callable[[], datetime],
+    box: SecretBox | None = None,
+    progress: Progress = no_progress,
+    force: bool = False,
+    safety_margin: int = 50,
+) -> SyncReport:
+    report = SyncReport(kind=kind)
+    for integration_id in integration_ids:
+        with sessions() as session:
+            integration = session.get(Integration, integration_id)
+            if integration is None:
+                continue
+            session.expunge(integration)
+        report.outcomes.append(
+            _run_one(
+                engine,
+                sessions,
+                integration,
+                kind,
+                make_client,
+                body,
+                now(),
+                box,
+                progress,
+                force,
+                safety_margin,
+            )
+        )
+    return report
+
+
+def _run_one(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    integration: Integration,
+    kind: str,
+    make_client: ClientFactory,
+    body: Body,
+    started: datetime,
+    box: SecretBox | None,
+    progress: Progress,
+    force: bool,
+    safety_margin: int,
+) -> IntegrationOutcome:
+    name = integration.name
+    outcome = IntegrationOutcome(integration=name, outcome=runs.SUCCESS)
+    try:
+        with integration_lock(engine, integration.id, name, kind):
+            outcome.run_id = run_id = runs.start_run(sessions, kind, integration.id, started)
+            client = make_client(integration)
+            ctx = SyncContext(
+                sessions=sessions,
+                client=client,
+                integration_id=integration.id,
+                integration_name=name,
+                now=started,
+                box=box,
+                progress=progress,
+                force=force,
+                safety_margin=safety_margin,
+            )
+            error: str | None = None
+            result: BodyResult | None = None
+            try:
+                with client:
+                    client.connect()
+                    _remember_endpoint(sessions, integration.id, client.endpoint)
+                    result = body(ctx, run_id)
+                if result.failures:
+                    outcome.outcome = runs.FAILED
+                    error = "; ".join(result.failures)
+                elif result.stopped_early:
+                    outcome.outcome = runs.STOPPED
+                    error = result.stopped_early
+            except ConfigError as exc:  # bad credentials, wrong endpoint
+                outcome.outcome = "config_error"
+                error = str(exc)
+            except DotsyncError as exc:
+                outcome.outcome = runs.FAILED
+                error = str(exc)
+            except Exception as exc:
+                log.exception("%s for %r failed unexpectedly", kind, name)
+                outcome.outcome = runs.FAILED
+                error = f"unexpected {type(exc).__name__}: {exc}"
+            outcome.error = error
+            outcome.result = result
+            outcome.api_calls = int(client.calls_made)
+            outcome.notes = list(ctx.notes)
+            runs.finish_run(
+                sessions,
+                run_id,
+                outcome=runs.FAILED if outcome.outcome == "config_error" else outcome.outcome,
+                counts=result.counts if result else {},
+                api_calls=outcome.api_calls,
+                error=error,
+            )
+    except LockedError as exc:
+        outcome.outcome = "locked"
+        outcome.error = str(exc)
+        log.warning("%s", exc)
+        run_id = runs.start_run(sessions, kind, integration.id, started)
+        runs.finish_run(sessions, run_id, outcome=runs.SKIPPED, counts={}, api_calls=0, error=str(exc))
+    if outcome.outcome not in (runs.SUCCESS, "locked"):
+        log.error("%s for %r: %s", kind, name, outcome.error)
+    return outcome
+
+
+def _remember_endpoint(sessions: sessionmaker[Session], integration_id: int, endpoint: str | None) -> None:
+    if not endpoint:
+        return
+    with sessions.begin() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is not None and integration.api_endpoint != endpoint:
+            integration.api_endpoint = endpoint

@@ -1,0 +1,82 @@
+"""Run history: one ``run`` row per command run, one ``run_step`` row per connector or export step.
+
+Each write here commits on its own, so the history survives a failing step (whose own transaction rolls
+back) and shows a run that was killed as still ``running``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dotsync.db.models import Run, RunStep
+from dotsync.db.types import utcnow
+
+SUCCESS, FAILED, SKIPPED, PARTIAL, STOPPED = "success", "failed", "skipped", "partial", "stopped_early"
+
+
+def start_run(sessions: sessionmaker[Session], kind: str, integration_id: int | None, now: datetime) -> int:
+    with sessions.begin() as session:
+        run = Run(
+            kind=kind,
+            integration_id=integration_id,
+            started_at=now,
+            outcome="running",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def record_step(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    name: str,
+    *,
+    started_at: datetime,
+    outcome: str,
+    counts: dict[str, Any] | None = None,
+    api_calls: int = 0,
+    error: str | None = None,
+    scope: str | None = None,
+) -> None:
+    with sessions.begin() as session:
+        session.add(
+            RunStep(
+                run_id=run_id,
+                name=name,
+                scope=scope,
+                started_at=started_at,
+                finished_at=utcnow(),
+                outcome=outcome,
+                counts=counts or {},
+                api_calls=api_calls,
+                error=error,
+            )
+        )
+
+
+def finish_run(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    *,
+    outcome: str,
+    counts: dict[str, Any],
+    api_calls: int,
+    error: str | None = None,
+) -> None:
+    with sessions.begin() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            return
+        run.finished_at = utcnow()
+        run.outcome = outcome
+        run.counts = counts
+        run.api_calls = api_calls
+        run.error = error
