@@ -27,6 +27,7 @@ from dotsync.db.bulk import batched, upsert
 from dotsync.db.models import SUBSCRIBED, ListMember, MarketingList
 from dotsync.errors import BadInputError
 from dotsync.lists.columns import field_columns as other_columns
+from dotsync.lists.columns import find_email_column
 from dotsync.lists.csvfile import CsvFile
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import fields_hash
@@ -313,6 +314,11 @@ def refresh_query_list(
 
 
 def _source_email_column(columns: Sequence[str], wanted: str, url: str) -> str:
+    if not wanted:  # a new list without --email-column: the column named like "email"
+        try:
+            return find_email_column(columns, None, source="the query")
+        except BadInputError as exc:
+            raise SourceError(exc.message) from exc
     if wanted in columns:
         return wanted
     folded = [c for c in columns if c.lower() == wanted.lower()]

@@ -1,0 +1,293 @@
+"""Connections: one marketing list <-> one address book, with data-field mappings and guard thresholds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from dotsync.db.models import (
+    IMPORT_NOT_FINISHED,
+    AddressBook,
+    AddressBookContact,
+    ContactExport,
+    DataField,
+    FieldMapping,
+    Integration,
+    ListMember,
+    MarketingList,
+)
+from dotsync.errors import BadInputError, NotFoundError
+from dotsync.services.integrations import get_integration
+
+if TYPE_CHECKING:
+    from dotsync.dotmailer.client import DotmailerClient
+
+SYSTEM_BOOKS = {"all contacts", "test"}
+DATAFIELD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+DEFAULT_FIELD_NAMES = {
+    "FIRSTNAME": ("firstname", "first_name", "first name", "givenname", "given_name"),
+    "LASTNAME": ("lastname", "last_name", "last name", "surname", "familyname", "family_name"),
+}
+
+ClientFactory = Callable[[Integration], "DotmailerClient"]
+
+
+def get_list(session: Session, name: str) -> MarketingList:
+    found = session.scalar(select(MarketingList).where(MarketingList.name == name))
+    if found is None:
+        raise NotFoundError(f"no list named {name!r} (see `dotsync list ls`)")
+    return found
+
+
+def connected_book(session: Session, marketing_list: MarketingList) -> AddressBook:
+    book = session.scalar(select(AddressBook).where(AddressBook.marketing_list_id == marketing_list.id))
+    if book is None:
+        raise BadInputError(f"list {marketing_list.name!r} is not connected to an address book")
+    return book
+
+
+def find_book(session: Session, integration: Integration, ref: str) -> AddressBook:
+    query = select(AddressBook).where(AddressBook.integration_id == integration.id)
+    book = None
+    if ref.isdigit():
+        book = session.scalar(query.where(AddressBook.origin_id == int(ref)))
+    if book is None:
+        book = session.scalar(query.where(func.lower(AddressBook.name) == ref.lower()))
+    if book is None:
+        raise NotFoundError(
+            f"no address book {ref!r} in integration {integration.name!r}; "
+            "see `dotsync books list --available` (run `dotsync integration sync` to import books first)"
+        )
+    return book
+
+
+def parse_maps(maps: Sequence[str]) -> list[tuple[str, str]]:
+    """``FIELD=DATAFIELD`` (FIELD may join several list fields with ``+``) -> [(list fields, DATAFIELD)]."""
+    parsed = []
+    for item in maps:
+        field, sep, data_field = item.partition("=")
+        if not sep or not field.strip() or not data_field.strip():
+            raise BadInputError(
+                f"invalid --map {item!r}: expected FIELD=DATAFIELD, e.g. first_name=FIRSTNAME"
+            )
+        data_field = data_field.strip().upper()
+        if not DATAFIELD_NAME.match(data_field):
+            raise BadInputError(
+                f"invalid data field name {data_field!r}: at most 20 letters, digits, '_' or '-'"
+            )
+        parsed.append(("+".join(p.strip() for p in field.split("+")), data_field))
+    names = [d for _f, d in parsed]
+    if len(set(names)) != len(names):
+        raise BadInputError("each data field can be mapped only once")
+    return parsed
+
+
+def default_maps(field_columns: Sequence[str]) -> list[tuple[str, str]]:
+    """FIRSTNAME, LASTNAME and FULLNAME (first + last) from like-named list fields, when the list has them."""
+    by_lower = {c.lower(): c for c in field_columns}
+    found: dict[str, str] = {}
+    for data_field, candidates in DEFAULT_FIELD_NAMES.items():
+        for candidate in candidates:
+            if candidate in by_lower:
+                found[data_field] = by_lower[candidate]
+                break
+    maps = [(column, data_field) for data_field, column in found.items()]
+    if "FIRSTNAME" in found and "LASTNAME" in found:
+        maps.append((f"{found['FIRSTNAME']}+{found['LASTNAME']}", "FULLNAME"))
+    return maps
+
+
+def _ensure_data_fields(
+    session: Session,
+    integration: Integration,
+    wanted: Sequence[str],
+    make_client: ClientFactory,
+    create_missing: bool,
+) -> None:
+    known = set(session.scalars(select(DataField.name).where(DataField.integration_id == integration.id)))
+    missing = [d for d in wanted if d not in known]
+    if not missing:
+        return
+    with make_client(integration) as client:
+        client.connect()
+        remote = {f.name.upper(): f for f in client.list_data_fields()}
+        for name in missing:
+            field = remote.get(name)
+            if field is None:
+                if not create_missing:
+                    raise BadInputError(
+                        f"data field {name!r} does not exist in Dotmailer; create it with --create-datafields "
+                        "(or map to an existing one: `dotsync datafields list`)"
+                    )
+                field = client.create_data_field(name, "String", "Private")
+            session.add(
+                DataField(
+                    integration_id=integration.id,
+                    name=field.name.upper(),
+                    type=field.type or "String",
+                    visibility=field.visibility,
+                    default_value=None if field.default_value is None else str(field.default_value),
+                )
+            )
+        session.flush()
+
+
+def _set_mappings(
+    session: Session, book: AddressBook, marketing_list: MarketingList, maps: list[tuple[str, str]]
+) -> None:
+    columns = set(marketing_list.field_columns or [])
+    for fields, _data_field in maps:
+        for field in fields.split("+"):
+            if field not in columns:
+                raise BadInputError(
+                    f"list {marketing_list.name!r} has no field {field!r}; its fields are: "
+                    + (", ".join(sorted(columns)) or "(none)")
+                )
+    for mapping in list(book.mappings):
+        session.delete(mapping)
+    session.flush()
+    for fields, data_field in maps:
+        session.add(FieldMapping(address_book_id=book.id, list_fields=fields, data_field_name=data_field))
+
+
+def connect(
+    session: Session,
+    make_client: ClientFactory,
+    *,
+    list_name: str,
+    book_ref: str,
+    integration_name: str | None,
+    maps: Sequence[str],
+    create_datafields: bool,
+    now: datetime,
+) -> AddressBook:
+    marketing_list = get_list(session, list_name)
+    integration = get_integration(session, integration_name)
+    book = find_book(session, integration, book_ref)
+    if book.name.strip().lower() in SYSTEM_BOOKS:
+        raise BadInputError(f"{book.name!r} is a Dotmailer system address book and cannot be connected")
+    if book.missing_since is not None:
+        raise BadInputError(f"address book {book.name!r} no longer exists in Dotmailer")
+    if book.marketing_list_id is not None:
+        other = session.get(MarketingList, book.marketing_list_id)
+        raise BadInputError(
+            f"address book {book.name!r} is already connected to list {other.name if other else '?'!r}"
+        )
+    existing = session.scalar(select(AddressBook).where(AddressBook.marketing_list_id == marketing_list.id))
+    if existing is not None:
+        raise BadInputError(f"list {list_name!r} is already connected to address book {existing.name!r}")
+    parsed = parse_maps(maps) if maps else default_maps(marketing_list.field_columns or [])
+    _ensure_data_fields(session, integration, [d for _f, d in parsed], make_client, create_datafields)
+    book.marketing_list_id = marketing_list.id
+    book.connected_at = now
+    book.sync_status = None
+    book.sync_error = None
+    book.guard_held_reason = None
+    _set_mappings(session, book, marketing_list, parsed)
+    session.flush()
+    return book
+
+
+def update_connection(
+    session: Session,
+    make_client: ClientFactory,
+    *,
+    list_name: str,
+    maps: Sequence[str] | None,
+    create_datafields: bool,
+    remove_percent: float | None,
+    remove_max: int | None,
+    update_percent: float | None,
+    resync: bool,
+) -> AddressBook:
+    marketing_list = get_list(session, list_name)
+    book = connected_book(session, marketing_list)
+    if maps:
+        parsed = parse_maps(maps)
+        _ensure_data_fields(
+            session, book.integration, [d for _f, d in parsed], make_client, create_datafields
+        )
+        _set_mappings(session, book, marketing_list, parsed)
+    for value, label in ((remove_percent, "--remove-threshold"), (update_percent, "--update-threshold")):
+        if value is not None and not 0 <= value <= 100:
+            raise BadInputError(f"{label} must be a percentage between 0 and 100")
+    if remove_percent is not None:
+        book.guard_remove_percent = remove_percent
+    if update_percent is not None:
+        book.guard_update_percent = update_percent
+    if remove_max is not None:
+        if remove_max < 0:
+            raise BadInputError("--remove-max must be 0 or more")
+        book.guard_remove_max = remove_max
+    if resync:
+        # Forget what was last sent: the next export sends every subscribed member again.
+        session.execute(
+            update(AddressBookContact)
+            .where(AddressBookContact.address_book_id == book.id)
+            .values(sent_hash=None)
+        )
+    session.flush()
+    return book
+
+
+def disconnect(session: Session, list_name: str) -> AddressBook:
+    """Disconnect a list from its book. History is kept; the book's contacts are left in Dotmailer."""
+    marketing_list = get_list(session, list_name)
+    book = connected_book(session, marketing_list)
+    book.marketing_list_id = None
+    book.connected_at = None
+    book.guard_held_reason = None
+    for mapping in list(book.mappings):
+        session.delete(mapping)
+    session.flush()
+    return book
+
+
+def connection_view(session: Session, marketing_list: MarketingList) -> dict[str, Any]:
+    book = connected_book(session, marketing_list)
+    pending = session.scalar(
+        select(func.count())
+        .select_from(ContactExport)
+        .where(ContactExport.address_book_id == book.id, ContactExport.status == IMPORT_NOT_FINISHED)
+    )
+    states = dict(
+        session.execute(
+            select(ListMember.state, func.count())
+            .where(ListMember.list_id == marketing_list.id)
+            .group_by(ListMember.state)
+        ).all()
+    )
+    in_book = session.scalar(
+        select(func.count())
+        .select_from(AddressBookContact)
+        .where(AddressBookContact.address_book_id == book.id)
+    )
+    return {
+        "list": marketing_list.name,
+        "integration": book.integration.name,
+        "address_book": book.name,
+        "address_book_id": book.origin_id,
+        "connected_at": book.connected_at,
+        "mappings": [
+            {"fields": m.list_fields.split("+"), "data_field": m.data_field_name, "two_way": m.two_way}
+            for m in book.mappings
+        ],
+        "sync_status": book.sync_status,
+        "sync_error": book.sync_error,
+        "held": book.guard_held_reason,
+        "missing_since": book.missing_since,
+        "last_exported_at": book.last_exported_at,
+        "pending_imports": int(pending or 0),
+        "contacts_in_book": int(in_book or 0),
+        "members": {state: int(n) for state, n in states.items()},
+        "guard": {
+            "remove_percent": book.guard_remove_percent,
+            "remove_max": book.guard_remove_max,
+            "update_percent": book.guard_update_percent,
+        },
+    }

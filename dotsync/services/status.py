@@ -1,0 +1,158 @@
+"""Operations views: ``dotsync status`` (health per integration and book) and ``dotsync runs`` (history)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dotsync.db.models import (
+    IMPORT_NOT_FINISHED,
+    AddressBook,
+    ContactExport,
+    Integration,
+    ListMember,
+    MarketingList,
+    Run,
+    RunStep,
+)
+
+STUCK_AFTER = timedelta(hours=2)
+
+
+def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
+    views = []
+    for integration in session.scalars(select(Integration).order_by(Integration.name)):
+        last_runs = {}
+        for kind in ("import", "export", "sync"):
+            run = session.scalar(
+                select(Run)
+                .where(Run.integration_id == integration.id, Run.kind == kind)
+                .order_by(Run.started_at.desc(), Run.id.desc())
+                .limit(1)
+            )
+            if run is not None:
+                last_runs[kind] = _run_brief(run)
+        calls = session.scalar(
+            select(func.coalesce(func.sum(Run.api_calls), 0)).where(
+                Run.integration_id == integration.id, Run.started_at >= now - timedelta(hours=1)
+            )
+        )
+        views.append(
+            {
+                "integration": integration.name,
+                "active": integration.is_active,
+                "api_calls_last_hour": int(calls or 0),
+                "last_runs": last_runs,
+                "books": [_book_view(session, book, now) for book in _connected(session, integration.id)],
+                "problems": _problems(session, integration.id, now),
+            }
+        )
+    return views
+
+
+def _connected(session: Session, integration_id: int) -> list[AddressBook]:
+    return list(
+        session.scalars(
+            select(AddressBook)
+            .where(AddressBook.integration_id == integration_id, AddressBook.marketing_list_id.is_not(None))
+            .order_by(AddressBook.name)
+        )
+    )
+
+
+def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, Any]:
+    marketing_list = session.get(MarketingList, book.marketing_list_id)
+    pending = session.execute(
+        select(ContactExport.import_id, ContactExport.created_at).where(
+            ContactExport.address_book_id == book.id, ContactExport.status == IMPORT_NOT_FINISHED
+        )
+    ).all()
+    states = dict(
+        session.execute(
+            select(ListMember.state, func.count())
+            .where(ListMember.list_id == book.marketing_list_id)
+            .group_by(ListMember.state)
+        ).all()
+    )
+    stuck = [p.import_id for p in pending if p.created_at < now - STUCK_AFTER]
+    return {
+        "book": book.name,
+        "book_id": book.origin_id,
+        "list": marketing_list.name if marketing_list else None,
+        "sync_status": book.sync_status,
+        "error": book.sync_error,
+        "held": book.guard_held_reason,
+        "missing_since": book.missing_since,
+        "last_exported_at": book.last_exported_at,
+        "pending_imports": len(pending),
+        "stuck_imports": stuck,
+        "members": {state: int(n) for state, n in states.items()},
+    }
+
+
+def _problems(session: Session, integration_id: int, now: datetime) -> list[str]:
+    problems = []
+    for book in _connected(session, integration_id):
+        if book.missing_since:
+            problems.append(
+                f"book {book.name!r} was deleted in Dotmailer (since {book.missing_since:%Y-%m-%d %H:%M})"
+            )
+        if book.guard_held_reason:
+            problems.append(f"book {book.name!r}: {book.guard_held_reason}")
+        elif book.sync_error:
+            problems.append(f"book {book.name!r}: {book.sync_error}")
+    running = session.scalars(
+        select(Run).where(
+            Run.integration_id == integration_id, Run.outcome == "running", Run.started_at < now - STUCK_AFTER
+        )
+    ).all()
+    for run in running:
+        problems.append(
+            f"run {run.id} ({run.kind}) started {run.started_at:%Y-%m-%d %H:%M} never finished (killed?)"
+        )
+    return problems
+
+
+def _run_brief(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "outcome": run.outcome,
+        "api_calls": run.api_calls,
+        "error": run.error,
+    }
+
+
+def runs_view(session: Session, *, integration: str | None, limit: int) -> list[dict[str, Any]]:
+    query = select(Run, Integration.name).outerjoin(Integration, Integration.id == Run.integration_id)
+    if integration is not None:
+        query = query.where(Integration.name == integration)
+    rows = session.execute(query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)).all()
+    views = []
+    for run, name in rows:
+        steps = session.scalars(select(RunStep).where(RunStep.run_id == run.id).order_by(RunStep.id)).all()
+        views.append(
+            {
+                **_run_brief(run),
+                "integration": name,
+                "host": run.host,
+                "pid": run.pid,
+                "steps": [
+                    {
+                        "name": s.name,
+                        "scope": s.scope,
+                        "outcome": s.outcome,
+                        "counts": s.counts,
+                        "api_calls": s.api_calls,
+                        "error": s.error,
+                    }
+                    for s in steps
+                ],
+            }
+        )
+    return views
