@@ -13,9 +13,8 @@ from dotsync.lists.members import (
     ImportResult,
     RefreshResult,
     load_csv,
-    refresh_query_list,
 )
-from dotsync.lists.source import SourceError, mask_url
+from dotsync.lists.source import SourceError, mask_url, refresh_query_list
 
 __all__ = [
     "KIND_QUERY",

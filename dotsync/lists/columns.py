@@ -24,6 +24,11 @@ def find_email_column(columns: Sequence[str], wanted: str | None, *, source: str
     there is none, or several equally good candidates.
     """
     found = ", ".join(repr(c) for c in columns) or "none"
+    if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
+        raise BadInputError(
+            f"{source} has a single column {columns[0]!r}: it seems to use another separator than a comma, "
+            "but dotsync reads comma-separated files"
+        )
     if wanted is not None:
         wanted = wanted.strip()
         if wanted in columns:
@@ -44,14 +49,7 @@ def find_email_column(columns: Sequence[str], wanted: str | None, *, source: str
             raise BadInputError(
                 f"{source} has several columns that could hold the email ({names}); choose one with --email-column"
             )
-    hint = ""
-    if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
-        hint = (
-            "; the file seems to use another separator than a comma, but dotsync reads comma-separated files"
-        )
-    raise BadInputError(
-        f"{source} has no email column (columns found: {found}); name it with --email-column{hint}"
-    )
+    raise BadInputError(f"{source} has no email column (columns found: {found}); name it with --email-column")
 
 
 def field_columns(columns: Sequence[str], email_column: str) -> list[str]:

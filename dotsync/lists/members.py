@@ -1,38 +1,31 @@
-"""Bulk member work on the ``list_member`` table: loading a CSV into a list and refreshing a query-backed list.
+"""Bulk member work on the ``list_member`` table: batched member upserts, CSV loads, marking members who left.
 
 Everything here goes through SQLAlchemy Core on the caller's connection (no ORM objects per member) in
 batches, and never changes a member's state: a member who unsubscribed or was removed stays so whatever a
 re-import or a refresh brings. Rows are streamed in and written batch by batch; what stays in memory is the set
 of emails already seen (to collapse duplicates, first occurrence wins), about 100 bytes per distinct email.
 
-A refresh reads the whole query result before writing anything (rows are spooled to a temporary file), so a
-source that fails half-way, or returns nothing, leaves the list exactly as it was.
+Refreshing a query-backed list (which reads its source first) is in :mod:`dotsync.lists.source`.
 """
 
 from __future__ import annotations
 
-import pickle
-import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Connection, Table, func, select, update
 
 from dotsync.db.bulk import batched, upsert
-from dotsync.db.models import SUBSCRIBED, ListMember, MarketingList
+from dotsync.db.models import SUBSCRIBED, ListMember
 from dotsync.errors import BadInputError
-from dotsync.lists.columns import field_columns as other_columns
-from dotsync.lists.columns import find_email_column
 from dotsync.lists.csvfile import CsvFile
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import fields_hash
 from dotsync.lists.rejects import DUPLICATE, Reject, RejectLog
-from dotsync.lists.source import QueryReader, SourceError, json_value, mask_url
 
 KIND_STATIC = "static"
 KIND_QUERY = "query"
@@ -44,8 +37,7 @@ Progress = Callable[[str, int, int | None], None]
 # (email, fields, fields_hash): one member ready to be written.
 Member = tuple[str, dict[str, Any], str]
 
-_members = ListMember.__table__
-_lists = MarketingList.__table__
+_members = cast(Table, ListMember.__table__)
 
 
 def _no_progress(_label: str, _done: int, _total: int | None) -> None:
@@ -219,6 +211,13 @@ def load_csv(
                     report(label, result.rows_read, _estimate_total(csv_file, result.rows_read))
         writer.write(batch)
         report(label, result.rows_read, result.rows_read)
+        if result.rows_read and not preparer.seen:
+            # Nothing usable at all: most likely the wrong column, so refuse rather than load an empty list.
+            first = f" (line {rejects.sample[0].line}: {rejects.sample[0].reason})" if rejects.sample else ""
+            raise BadInputError(
+                f"{csv_file.path}: none of its {result.rows_read} rows has a valid email in column "
+                f"{email_column!r}{first}; if another column holds the emails, name it with --email-column"
+            )
     result.invalid, result.duplicates, result.rejects = rejects.invalid, rejects.duplicates, rejects.sample
     return result
 
@@ -238,130 +237,6 @@ def current_member_count(conn: Connection, list_id: int) -> int:
             .where(_members.c.list_id == list_id, _members.c.is_current.is_(True))
         ).scalar_one()
     )
-
-
-def refresh_query_list(
-    conn: Connection,
-    marketing_list: MarketingList,
-    box: Any,
-    *,
-    now: datetime,
-    progress: Progress | None = None,
-    rejects_path: Path | None = None,
-) -> RefreshResult:
-    """Re-read a query-backed list's source and bring its members in line with the query's rows.
-
-    New rows become subscribed members; known members get the query's current fields; members no longer
-    returned are marked ``is_current=False`` and members returned again ``is_current=True`` — their state
-    (``unsubscribed``, ``removed``) is always kept. ``box`` is the :class:`~dotsync.secret.SecretBox` that
-    decrypts the source URL.
-
-    Raises :class:`SourceError` — having changed nothing — when the source fails (connection, query, missing
-    email column) or returns no usable row while the list has current members. On success the list's
-    ``refreshed_at``, ``source_error`` and ``field_columns`` are updated.
-    """
-    if (
-        marketing_list.kind != KIND_QUERY
-        or not marketing_list.query
-        or not marketing_list.source_url_encrypted
-    ):
-        raise BadInputError(f"list {marketing_list.name!r} is not query-backed")
-    report = progress or _no_progress
-    url = box.decrypt(marketing_list.source_url_encrypted)
-    result = RefreshResult()
-    with tempfile.TemporaryFile() as spool, QueryReader(url, marketing_list.query) as reader:
-        email_column = _source_email_column(reader.columns, marketing_list.email_column, url)
-        fields = other_columns(reader.columns, email_column)
-        with RejectLog(columns=reader.columns, path=rejects_path) as rejects:
-            preparer = MemberPreparer(rejects, duplicate_reason="(the query returns it more than once)")
-            _spool_query(reader, preparer, email_column, spool, result, report)
-        result.invalid, result.duplicates, result.rejects = (
-            rejects.invalid,
-            rejects.duplicates,
-            rejects.sample,
-        )
-        reader.close()  # release the source before writing
-
-        if not preparer.seen:
-            current = current_member_count(conn, marketing_list.id)
-            if current:
-                what = "no rows" if result.rows_read == 0 else f"no usable rows ({result.rows_read} invalid)"
-                raise SourceError(
-                    f"the query of list {marketing_list.name!r} returned {what} while the list has {current} "
-                    "current members; nothing was changed (a broken source must not empty a list)"
-                )
-
-        writer = MemberWriter(conn, marketing_list.id, now=now, result=result)
-        spool.seek(0)
-        written = 0
-        for batch in _unspool(spool):
-            writer.write(batch)
-            written += len(batch)
-            report("Updating members", written, len(preparer.seen))
-    result.came_back = writer.came_back
-    result.left = mark_left(conn, marketing_list.id, preparer.seen, now=now)
-    values = {
-        "refreshed_at": now,
-        "source_error": None,
-        "email_column": email_column,
-        "field_columns": fields,
-        "updated_at": now,
-    }
-    conn.execute(update(_lists).where(_lists.c.id == marketing_list.id).values(**values))
-    for key, value in values.items():  # keep the caller's object in step without marking it dirty
-        set_committed_value(marketing_list, key, value)
-    return result
-
-
-def _source_email_column(columns: Sequence[str], wanted: str, url: str) -> str:
-    if not wanted:  # a new list without --email-column: the column named like "email"
-        try:
-            return find_email_column(columns, None, source="the query")
-        except BadInputError as exc:
-            raise SourceError(exc.message) from exc
-    if wanted in columns:
-        return wanted
-    folded = [c for c in columns if c.lower() == wanted.lower()]
-    if len(folded) == 1:
-        return folded[0]
-    found = ", ".join(repr(c) for c in columns) or "none"
-    raise SourceError(
-        f"the query over {mask_url(url)} returns no column {wanted!r} for the email (columns: {found})"
-    )
-
-
-def _spool_query(
-    reader: QueryReader,
-    preparer: MemberPreparer,
-    email_column: str,
-    spool: IO[bytes],
-    result: RefreshResult,
-    report: Progress,
-) -> None:
-    columns = reader.columns
-    email_index = columns.index(email_column)
-    pairs = [(name, index) for index, name in enumerate(columns) if index != email_index]
-    for rows in reader.batches():
-        members: list[Member] = []
-        for row in rows:
-            result.rows_read += 1
-            member = preparer.prepare(
-                result.rows_read, row[email_index], {n: json_value(row[i]) for n, i in pairs}, row
-            )
-            if member is not None:
-                members.append(member)
-        if members:
-            pickle.dump(members, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        report("Reading the query", result.rows_read, None)
-
-
-def _unspool(spool: IO[bytes]) -> Iterable[list[Member]]:
-    while True:
-        try:
-            members: list[Member] = pickle.load(spool)
-        except EOFError:
-            return
-        yield from batched(members, WRITE_BATCH)
 
 
 def mark_left(conn: Connection, list_id: int, seen: set[str], *, now: datetime) -> int:

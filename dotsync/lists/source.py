@@ -1,34 +1,56 @@
-"""Query-backed list sources: reading the rows of a SQL query over any SQLAlchemy URL, read-only.
+"""Query-backed lists: reading a SQL query's rows over any SQLAlchemy URL, read-only, and refreshing members.
 
 The query runs in a read-only transaction where the database allows it (PostgreSQL and MySQL: a READ ONLY
 transaction; SQLite: the file opened with ``mode=ro`` and ``PRAGMA query_only``), and its rows are streamed
 (server-side cursor where the driver has one), never fetched all at once. Any failure of the source is raised
 as :class:`SourceError`, so callers can tell "the source is broken" from "the source says nobody is in the
-list". Source URLs hold credentials: they are stored encrypted and only ever shown through :func:`mask_url`.
+list": :func:`refresh_query_list` never treats a failure or an empty answer as "everyone left". Source
+URLs hold credentials: they are stored encrypted and only ever shown through :func:`mask_url`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any, cast
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text, update
 from sqlalchemy.engine import URL, CursorResult, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 
+from dotsync.db.bulk import batched
+from dotsync.db.models import MarketingList
 from dotsync.errors import BadInputError, DotsyncError
+from dotsync.lists.columns import field_columns as other_columns
+from dotsync.lists.columns import find_email_column
+from dotsync.lists.members import (
+    KIND_QUERY,
+    WRITE_BATCH,
+    Member,
+    MemberPreparer,
+    MemberWriter,
+    Progress,
+    RefreshResult,
+    current_member_count,
+    mark_left,
+)
+from dotsync.lists.rejects import RejectLog
+from dotsync.secret import SecretBox
 
 log = logging.getLogger(__name__)
 
 STREAM_BATCH = 2000
+_lists = cast(Table, MarketingList.__table__)
 _SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key")
 
 
@@ -164,7 +186,7 @@ class QueryReader:
             )
             if not self._result.returns_rows:
                 raise SourceError("the query returns no rows (is it a SELECT?)")
-            self.columns = [str(c) for c in self._result.keys()]
+            self.columns = [str(c) for c in self._result.keys()]  # noqa: SIM118  (a Result, not a dict)
         except SourceError:
             self.close()
             raise
@@ -235,3 +257,137 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): json_value(v) for k, v in value.items()}
     return str(value)
+
+
+def refresh_query_list(
+    conn: Connection,
+    marketing_list: MarketingList,
+    box: SecretBox,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    rejects_path: Path | None = None,
+) -> RefreshResult:
+    """Re-read a query-backed list's source and bring its members in line with the query's rows.
+
+    New rows become subscribed members; known members get the query's current fields; members no longer
+    returned are marked ``is_current=False`` and members returned again ``is_current=True`` — their state
+    (``unsubscribed``, ``removed``) is always kept. ``box`` is the :class:`~dotsync.secret.SecretBox` that
+    decrypts the source URL.
+
+    Raises :class:`SourceError` — having changed nothing — when the source fails (connection, query, missing
+    email column) or returns no usable row while the list has current members. On success the list's
+    ``refreshed_at``, ``source_error`` and ``field_columns`` are updated.
+    """
+    if (
+        marketing_list.kind != KIND_QUERY
+        or not marketing_list.query
+        or not marketing_list.source_url_encrypted
+    ):
+        raise BadInputError(f"list {marketing_list.name!r} is not query-backed")
+    report = progress or _no_progress
+    url = box.decrypt(marketing_list.source_url_encrypted)
+    result = RefreshResult()
+    with tempfile.TemporaryFile() as spool, QueryReader(url, marketing_list.query) as reader:
+        email_column = _source_email_column(reader.columns, marketing_list.email_column, url)
+        fields = other_columns(reader.columns, email_column)
+        with RejectLog(columns=reader.columns, path=rejects_path) as rejects:
+            preparer = MemberPreparer(rejects, duplicate_reason="(the query returns it more than once)")
+            _spool_query(reader, preparer, email_column, spool, result, report)
+        result.invalid, result.duplicates, result.rejects = (
+            rejects.invalid,
+            rejects.duplicates,
+            rejects.sample,
+        )
+        reader.close()  # release the source before writing
+
+        if not preparer.seen:
+            current = current_member_count(conn, marketing_list.id)
+            if current:
+                what = "no rows" if result.rows_read == 0 else f"no usable rows ({result.rows_read} invalid)"
+                raise SourceError(
+                    f"the query of list {marketing_list.name!r} returned {what} while the list has {current} "
+                    "current members; nothing was changed (a broken source must not empty a list)"
+                )
+
+        writer = MemberWriter(conn, marketing_list.id, now=now, result=result)
+        spool.seek(0)
+        written = 0
+        for batch in _unspool(spool):
+            writer.write(batch)
+            written += len(batch)
+            report("Updating members", written, len(preparer.seen))
+    result.came_back = writer.came_back
+    result.left = mark_left(conn, marketing_list.id, preparer.seen, now=now)
+    values = {
+        "refreshed_at": now,
+        "source_error": None,
+        "email_column": email_column,
+        "field_columns": fields,
+        "updated_at": now,
+    }
+    conn.execute(update(_lists).where(_lists.c.id == marketing_list.id).values(**values))
+    for key, value in values.items():  # keep the caller's object in step without marking it dirty
+        set_committed_value(marketing_list, key, value)
+    return result
+
+
+def _source_email_column(columns: Sequence[str], wanted: str, url: str) -> str:
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        names = ", ".join(repr(c) for c in doubled)
+        raise SourceError(
+            f"the query returns several columns named {names}; give them distinct names with AS"
+        )
+    if not wanted:  # a new list without --email-column: the column named like "email"
+        try:
+            return find_email_column(columns, None, source="the query")
+        except BadInputError as exc:
+            raise SourceError(exc.message) from exc
+    if wanted in columns:
+        return wanted
+    folded = [c for c in columns if c.lower() == wanted.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    found = ", ".join(repr(c) for c in columns) or "none"
+    raise SourceError(
+        f"the query over {mask_url(url)} returns no column {wanted!r} for the email (columns: {found})"
+    )
+
+
+def _spool_query(
+    reader: QueryReader,
+    preparer: MemberPreparer,
+    email_column: str,
+    spool: IO[bytes],
+    result: RefreshResult,
+    report: Progress,
+) -> None:
+    columns = reader.columns
+    email_index = columns.index(email_column)
+    pairs = [(name, index) for index, name in enumerate(columns) if index != email_index]
+    for rows in reader.batches():
+        members: list[Member] = []
+        for row in rows:
+            result.rows_read += 1
+            member = preparer.prepare(
+                result.rows_read, row[email_index], {n: json_value(row[i]) for n, i in pairs}, row
+            )
+            if member is not None:
+                members.append(member)
+        if members:
+            pickle.dump(members, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        report("Reading the query", result.rows_read, None)
+
+
+def _unspool(spool: IO[bytes]) -> Iterable[list[Member]]:
+    while True:
+        try:
+            members: list[Member] = pickle.load(spool)
+        except EOFError:
+            return
+        yield from batched(members, WRITE_BATCH)
+
+
+def _no_progress(_label: str, _done: int, _total: int | None) -> None:
+    return None

@@ -10,8 +10,9 @@ It is independent of dotsync's own client: it answers plain HTTP as the real API
                       auth=("apiuser-1@apiconnector.com", "secret")) as client:
         client.get("/address-books").json()
 
-Modules: ``state`` (model + world helpers), ``imports`` (import
-lifecycle), ``faults`` (fault knobs), ``calllog``/``history`` (what tests count and audit), ``seed`` (seed format).
+See README.md next to this file for the decisions and knobs. Modules: ``state`` (model + world helpers),
+``imports`` (import lifecycle), ``faults`` (fault knobs), ``calllog``/``history`` (what tests count and
+audit), ``seed`` (seed format).
 """
 
 from __future__ import annotations

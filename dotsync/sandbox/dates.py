@@ -1,4 +1,5 @@
-"""Date handling for the sandbox: the clock, tolerant parsing of dates in paths and CSV cells, ISO 8601 output."""
+"""Date handling for the sandbox: the clock, tolerant parsing of dates in paths and CSV cells, ISO 8601
+output."""
 
 from __future__ import annotations
 

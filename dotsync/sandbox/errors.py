@@ -1,4 +1,5 @@
-"""The sandbox's error type: an API failure that becomes a JSON ``{"message": "<text> ERROR_CODE"}`` answer."""
+"""The sandbox's error type: an API failure that becomes a JSON ``{"message": "<text> ERROR_CODE"}``
+answer."""
 
 from __future__ import annotations
 

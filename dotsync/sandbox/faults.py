@@ -1,4 +1,5 @@
-"""Fault injection: knobs (changeable at runtime, seeded RNG) that make the sandbox fail like a real network/API.
+"""Fault injection: knobs (changeable at runtime, seeded RNG) that make the sandbox fail like a real
+network/API.
 
 Every fault is decided *before* the request is applied, and a fault that replaces the answer (5xx, 429, drop)
 never reaches the request handler, so it never changes state. The one deliberate exception is
@@ -89,7 +90,10 @@ class FaultConfig:
     def schedule(
         self, kind: str, template: str | None = None, *, method: str | None = None, times: int = 1
     ) -> None:
-        """Force ``kind`` on the next ``times`` calls matching ``template`` (e.g. ``/v2/contacts/import/{id}``)."""
+        """Force ``kind`` on the next ``times`` calls matching ``template`` (None: any call).
+
+        Templates are the call log's, e.g. ``/v2/address-books/{id}/contacts/import``.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(FAULT_KINDS)}")
         self.scheduled.append(ScheduledFault(kind, template, method.upper() if method else None, times))
@@ -154,6 +158,7 @@ def fault_response(decision: FaultDecision, now: datetime, retry_after: int) -> 
     status = decision.status or 500
     if decision.kind == "5xx_html":
         reason = _REASONS.get(status, "Server Error")
-        page = f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1></body></html>"
+        title = f"{status} {reason}"
+        page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
         return SandboxResponse(status, {"content-type": "text/html; charset=utf-8"}, page.encode())
     return SandboxResponse.message(status, "An error has occurred.")

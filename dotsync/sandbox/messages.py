@@ -1,4 +1,5 @@
-"""Transport-neutral request and response objects shared by the in-process transport and the loopback server."""
+"""Transport-neutral request and response objects shared by the in-process transport and the loopback
+server."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ Format (keys are case-insensitive; every key but ``username``/``password`` is op
           "name": "Demo account",
           "mainEmail": "owner@example.com",
           "apiEndpoint": null,
-          "dataFields": [{"name": "COMPANY", "type": "String", "visibility": "Private", "defaultValue": null}],
+          "dataFields": [{"name": "COMPANY", "type": "String", "visibility": "Private",
+                          "defaultValue": null}],
           "addressBooks": [
             {
               "name": "Newsletter",
@@ -24,7 +25,8 @@ Format (keys are case-insensitive; every key but ``username``/``password`` is op
           "contacts": ["in-no-book@example.com"],
           "suppressed": [{"email": "ed@example.com", "reason": "HardBounced", "date": "2024-01-02"}],
           "campaigns": [
-            {"name": "Spring news", "subject": "Hello", "addressBooks": ["Newsletter"], "sentAt": "2024-02-01",
+            {"name": "Spring news", "subject": "Hello", "addressBooks": ["Newsletter"],
+             "sentAt": "2024-02-01",
              "opens": ["ann@example.com"], "clicks": 1, "softBounces": [], "hardBounces": [],
              "unsubscribes": 0.0}
           ]

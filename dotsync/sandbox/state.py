@@ -44,6 +44,7 @@ ALL_CONTACTS = "All Contacts"
 TEST_BOOK = "Test"
 DEFAULT_DATA_FIELDS = ("FIRSTNAME", "LASTNAME", "FULLNAME", "GENDER", "POSTCODE")
 SENDABLE = frozenset({"Subscribed", "SoftBounced"})
+_CACHE_SLOTS = 16
 
 
 class Env:
@@ -178,11 +179,21 @@ class Account:
             self._cache.clear()
             self._cache_version = self.version
         if key not in self._cache:
+            if len(self._cache) >= _CACHE_SLOTS:  # many distinct "since" dates: keep memory bounded
+                self._cache.clear()
             self._cache[key] = build()
         return self._cache[key]
 
-    def _record(self, action: str, book_id: int | None, email: str, source: str, detail: str = "") -> None:
-        self.env.history.record(self.now(), self.username, action, book_id, email, source, detail)
+    def _record(
+        self,
+        action: str,
+        book_id: int | None,
+        email: str,
+        source: str,
+        detail: str = "",
+        when: datetime | None = None,
+    ) -> None:
+        self.env.history.record(when or self.now(), self.username, action, book_id, email, source, detail)
 
     def calls_in_last_hour(self, now: datetime) -> int:
         """API calls counted in the rolling hour ending at ``now``."""
@@ -323,9 +334,9 @@ class Account:
         if contact.id in book.members:
             return False
         book.members[contact.id] = None
-        contact.modified = when or self.now()
+        contact.modified = when = when or self.now()
         self.touch()
-        self._record("add", book.id, contact.email, source)
+        self._record("add", book.id, contact.email, source, when=when)
         return True
 
     def remove_member(self, book: AddressBook, contact_id: int, source: str) -> bool:
@@ -462,7 +473,7 @@ class Account:
     def suppress(
         self, email: str, reason: str = "Suppressed", when: datetime | None = None, source: str = "world"
     ) -> Contact:
-        """Suppress an email for the whole account (``reason`` is a contact status such as ``HardBounced``)."""
+        """Suppress an email for the whole account (``reason``: a contact status such as ``HardBounced``)."""
         status = canonical(reason, tuple(SUPPRESSED_STATUSES))
         if status is None:
             raise ValueError(
@@ -588,11 +599,11 @@ class Account:
     ) -> Campaign:
         """World helper: send a campaign to books and record what recipients did.
 
-        Recipients are the current sendable members (status Subscribed/SoftBounced) of the books. Each activity
-        argument is a collection of recipient emails, an ``int`` (that many random recipients) or a ``float``
-        in [0, 1] (that share of recipients), drawn from the sandbox's seeded RNG. A hard bounce or an
-        unsubscribe also suppresses the contact for the account (reasons ``HardBounced`` / ``Unsubscribed``); a
-        soft bounce sets its status to ``SoftBounced``. A click implies an open.
+        Recipients are the current sendable members (status Subscribed/SoftBounced) of the books. Each
+        activity argument is a collection of recipient emails, an ``int`` (that many random recipients) or a
+        ``float`` in [0, 1] (that share of recipients), drawn from the sandbox's seeded RNG. A hard bounce or
+        an unsubscribe also suppresses the contact for the account (reasons ``HardBounced``/``Unsubscribed``);
+        a soft bounce sets its status to ``SoftBounced``. A click implies an open.
         """
         when = utc(when) if when else self.now()
         campaign = name if isinstance(name, Campaign) else self.create_campaign(name)

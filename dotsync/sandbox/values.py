@@ -1,4 +1,5 @@
-"""Validation and typing of contact values: email syntax, enum spellings, data-field names and typed values."""
+"""Validation and typing of contact values: email syntax, enum spellings, data-field names and typed
+values."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ EMAIL_TYPES = ("PlainText", "Html")
 DATA_FIELD_TYPES = ("String", "Numeric", "Date", "Boolean")
 VISIBILITIES = ("Private", "Public")
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
+    rf"^(?=.{{3,254}}$)(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 _FIELD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -41,11 +43,8 @@ _FALSE = {"false", "no", "0", "n"}
 
 
 def is_valid_email(email: str) -> bool:
-    """A pragmatic syntax check: local@domain.tld, no spaces, no leading/trailing/double dots in the local part."""
-    if len(email) > 254 or not _EMAIL.match(email):
-        return False
-    local = email.split("@", 1)[0]
-    return not (local.startswith(".") or local.endswith(".") or ".." in local)
+    """A pragmatic syntax check: dot-separated local part, ``@``, a domain with a letters-only TLD."""
+    return _EMAIL.match(email) is not None
 
 
 def is_valid_field_name(name: str) -> bool:

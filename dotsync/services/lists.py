@@ -38,9 +38,8 @@ from dotsync.lists.members import (
     Progress,
     RefreshResult,
     load_csv,
-    refresh_query_list,
 )
-from dotsync.lists.source import SourceError, mask_url, normalise_source_url
+from dotsync.lists.source import SourceError, mask_url, normalise_source_url, refresh_query_list
 from dotsync.secret import SecretBox
 
 STATE_ALL = "all"
@@ -197,6 +196,12 @@ def _create_query_list(
         )
     except SourceError as exc:
         raise BadInputError(f"cannot use the query over {mask_url(url)}: {exc.message}") from exc
+    if result.rows_read and not result.new:
+        first = f" (row {result.rejects[0].line}: {result.rejects[0].reason})" if result.rejects else ""
+        raise BadInputError(
+            f"none of the query's {result.rows_read} rows has a valid email in column "
+            f"{marketing_list.email_column!r}{first}; name the email column with --email-column"
+        )
     return CreateResult(name, KIND_QUERY, marketing_list.email_column, result)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:21:17.114295
+Create Date: 2026-11-27
 """
 
 from __future__ import annotations
@@ -232,6 +232,7 @@ def upgrade() -> None:
     sa.Column('import_id', sa.String(length=100), nullable=True),
     sa.Column('sent_hash', sa.String(length=32), nullable=True),
     sa.Column('sent_at', dotsync.db.types.UTCDateTime(), nullable=True),
+    sa.Column('export_failures', sa.Integer(), nullable=False),
     sa.Column('created_at', dotsync.db.types.UTCDateTime(), nullable=False),
     sa.Column('updated_at', dotsync.db.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['address_book_id'], ['address_book.id'], name=op.f('fk_address_book_contact_address_book_id_address_book'), ondelete='CASCADE'),

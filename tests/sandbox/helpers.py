@@ -17,7 +17,9 @@ def csv_bytes(header: list[str], rows: list[list[str]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def upload_json(client: httpx.Client, book_id: int, data: bytes, name: str = "contacts.csv") -> httpx.Response:
+def upload_json(
+    client: httpx.Client, book_id: int, data: bytes, name: str = "contacts.csv"
+) -> httpx.Response:
     body = {"FileName": name, "Data": base64.b64encode(data).decode()}
     return client.post(f"/address-books/{book_id}/contacts/import", json=body)
 
@@ -27,7 +29,7 @@ def upload_multipart(
 ) -> httpx.Response:
     if name is None:
         # a part without a filename in its Content-Disposition: what the API refuses with "file must be valid"
-        body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n" + data + b"\r\n--XyZ--\r\n"
+        body = b'--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\n' + data + b"\r\n--XyZ--\r\n"
         return client.post(
             f"/address-books/{book_id}/contacts/import",
             content=body,

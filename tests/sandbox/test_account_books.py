@@ -49,7 +49,9 @@ def test_bad_credentials_get_401(sandbox: Sandbox, account: Account, auth: tuple
 def test_accounts_are_separate(sandbox: Sandbox, account: Account, client: httpx.Client) -> None:
     other = sandbox.add_account("other@apiconnector.com", "pw")
     other.create_book("Theirs")
-    with httpx.Client(transport=sandbox.transport(), base_url="http://s.test/v2", auth=("other@apiconnector.com", "pw")) as c:
+    with httpx.Client(
+        transport=sandbox.transport(), base_url="http://s.test/v2", auth=("other@apiconnector.com", "pw")
+    ) as c:
         assert "Theirs" in [b["name"] for b in c.get("/address-books").json()]
     assert "Theirs" not in [b["name"] for b in client.get("/address-books").json()]
     assert sandbox.calls.count(account="other@apiconnector.com") == 1
@@ -80,7 +82,9 @@ def test_create_get_update_delete_book(client: httpx.Client) -> None:
     assert book == {"id": book["id"], "name": "Newsletter", "visibility": "Public", "contacts": 0}
     assert client.get(f"/address-books/{book['id']}").json() == book
     dup = client.post("/address-books", json={"NAME": "newsletter"})
-    assert dup.json() == {"message": "That name is in use already, please choose another. ERROR_ADDRESSBOOK_DUPLICATE"}
+    assert dup.json() == {
+        "message": "That name is in use already, please choose another. ERROR_ADDRESSBOOK_DUPLICATE"
+    }
     assert [b["name"] for b in client.get("/address-books/public").json()] == ["Newsletter"]
     renamed = client.put(f"/address-books/{book['id']}", json={"Name": "Weekly", "Visibility": "Private"})
     assert renamed.json()["name"] == "Weekly"

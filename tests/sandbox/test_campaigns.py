@@ -9,8 +9,17 @@ from dotsync.sandbox import Account, Campaign, Sandbox
 from dotsync.sandbox.campaigns import SUMMARY_INT_FIELDS, SUMMARY_RATIO_FIELDS
 
 CAMPAIGN_KEYS = {
-    "id", "name", "subject", "fromName", "fromAddress", "htmlContent", "plainTextContent", "replyAction",
-    "replyToAddress", "isSplitTest", "status",
+    "id",
+    "name",
+    "subject",
+    "fromName",
+    "fromAddress",
+    "htmlContent",
+    "plainTextContent",
+    "replyAction",
+    "replyToAddress",
+    "isSplitTest",
+    "status",
 }
 
 
@@ -30,7 +39,9 @@ def campaign(account: Account) -> Campaign:
     )
 
 
-def test_campaign_shapes_and_book_campaigns(client: httpx.Client, account: Account, campaign: Campaign) -> None:
+def test_campaign_shapes_and_book_campaigns(
+    client: httpx.Client, account: Account, campaign: Campaign
+) -> None:
     book_id = campaign.book_ids[0]
     listed = client.get(f"/address-books/{book_id}/campaigns").json()
     assert [c["id"] for c in listed] == [campaign.id]
@@ -63,24 +74,50 @@ def test_summary_is_consistent_with_activities(client: httpx.Client, campaign: C
     assert summary["dateSent"] == "2024-03-01T12:00:00Z"
     first = activities[0]
     assert set(first) == {
-        "contactId", "email", "numOpens", "numPageViews", "numClicks", "numForwards", "numEstimatedForwards",
-        "numReplies", "dateSent", "dateFirstOpened", "dateLastOpened", "firstOpenIp", "unsubscribed",
-        "softBounced", "hardBounced",
+        "contactId",
+        "email",
+        "numOpens",
+        "numPageViews",
+        "numClicks",
+        "numForwards",
+        "numEstimatedForwards",
+        "numReplies",
+        "dateSent",
+        "dateFirstOpened",
+        "dateLastOpened",
+        "firstOpenIp",
+        "unsubscribed",
+        "softBounced",
+        "hardBounced",
     }
     assert set(opens[0]) == {
-        "contactId", "email", "mailClient", "mailClientVersion", "ipAddress", "userAgent", "isHtml", "isForward",
+        "contactId",
+        "email",
+        "mailClient",
+        "mailClientVersion",
+        "ipAddress",
+        "userAgent",
+        "isHtml",
+        "isForward",
         "dateOpened",
     }
     assert set(clicks[0]) == {"contactId", "email", "url", "ipAddress", "userAgent", "dateClicked", "keyword"}
 
 
-def test_campaign_outcomes_change_contacts(client: httpx.Client, account: Account, campaign: Campaign) -> None:
-    suppressed = {s["suppressedContact"]["email"]: s["reason"] for s in client.get("/contacts/suppressed-since/2024-01-01").json()}
+def test_campaign_outcomes_change_contacts(
+    client: httpx.Client, account: Account, campaign: Campaign
+) -> None:
+    suppressed = {
+        s["suppressedContact"]["email"]: s["reason"]
+        for s in client.get("/contacts/suppressed-since/2024-01-01").json()
+    }
     assert suppressed == {"c9@example.com": "HardBounced", "c3@example.com": "Unsubscribed"}
     assert account.find_contact("c8@example.com").status == "SoftBounced"
 
 
-def test_since_date_feeds(sandbox: Sandbox, client: httpx.Client, account: Account, campaign: Campaign) -> None:
+def test_since_date_feeds(
+    sandbox: Sandbox, client: httpx.Client, account: Account, campaign: Campaign
+) -> None:
     account.create_campaign("Draft")
     since = "2024-03-01T13:00:00Z"
     assert client.get(f"/campaigns/with-activity-since/{since}").json() == []

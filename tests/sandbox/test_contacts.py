@@ -16,7 +16,11 @@ CONTACT_KEYS = {"id", "email", "optInType", "emailType", "dataFields", "status"}
 def book_id(account: Account) -> int:
     book = account.create_book("Newsletter")
     account.add_contacts(
-        book, ["ann@example.com", {"Email": "Bob@Example.com", "DataFields": {"firstname": "Bob"}, "emailType": "PlainText"}]
+        book,
+        [
+            "ann@example.com",
+            {"Email": "Bob@Example.com", "DataFields": {"firstname": "Bob"}, "emailType": "PlainText"},
+        ],
     )
     return book.id
 
@@ -34,8 +38,16 @@ def test_book_contacts_with_and_without_full_data(client: httpx.Client, book_id:
 
 @pytest.mark.parametrize(
     "since",
-    ["2024-03-01T12:30:00Z", "2024-03-01T12:30:00z", "2024-03-01T12:30:00+0000", "2024-03-01T12:30:00+00:00",
-     "2024-03-01T13:30:00%2B01:00", "2024-03-01T12:30:00", "2024-03-01 12:30:00", "2024-03-01T12:30:00.000Z"],
+    [
+        "2024-03-01T12:30:00Z",
+        "2024-03-01T12:30:00z",
+        "2024-03-01T12:30:00+0000",
+        "2024-03-01T12:30:00+00:00",
+        "2024-03-01T13:30:00%2B01:00",
+        "2024-03-01T12:30:00",
+        "2024-03-01 12:30:00",
+        "2024-03-01T12:30:00.000Z",
+    ],
 )
 def test_modified_since_accepts_every_date_form(
     sandbox: Sandbox, account: Account, client: httpx.Client, book_id: int, since: str
@@ -94,7 +106,9 @@ def test_get_contact_by_id_or_email(client: httpx.Client, account: Account, book
     assert client.get(f"/contacts/{bob.id}").status_code == 404
 
 
-def test_bulk_delete_from_book(client: httpx.Client, account: Account, sandbox: Sandbox, book_id: int) -> None:
+def test_bulk_delete_from_book(
+    client: httpx.Client, account: Account, sandbox: Sandbox, book_id: int
+) -> None:
     ann = account.find_contact("ann@example.com")
     response = client.post(f"/address-books/{book_id}/contacts/delete", json=[ann.id, 999])
     assert response.status_code == 204
@@ -124,7 +138,10 @@ def test_change_email_keeps_id_and_opt_outs(client: httpx.Client, account: Accou
     ann = account.unsubscribe(book_id, "ann@example.com")
     account.change_email("ann@example.com", "ann.new@example.com")
     rows = client.get(f"/address-books/{book_id}/contacts/unsubscribed-since/2000-01-01").json()
-    assert (rows[0]["suppressedContact"]["id"], rows[0]["suppressedContact"]["email"]) == (ann.id, "ann.new@example.com")
+    assert (rows[0]["suppressedContact"]["id"], rows[0]["suppressedContact"]["email"]) == (
+        ann.id,
+        "ann.new@example.com",
+    )
 
 
 def test_paging_a_big_book_is_consistent(client: httpx.Client, account: Account) -> None:

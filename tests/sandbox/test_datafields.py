@@ -14,10 +14,16 @@ def test_default_fields(client: httpx.Client) -> None:
 
 def test_create_and_delete(client: httpx.Client) -> None:
     created = client.post(
-        "/data-fields", json={"Name": "Loyalty_pts", "Type": "Numeric", "Visibility": "Public", "DefaultValue": 0}
+        "/data-fields",
+        json={"Name": "Loyalty_pts", "Type": "Numeric", "Visibility": "Public", "DefaultValue": 0},
     )
     assert created.status_code == 201
-    assert created.json() == {"name": "LOYALTY_PTS", "type": "Numeric", "visibility": "Public", "defaultValue": 0}
+    assert created.json() == {
+        "name": "LOYALTY_PTS",
+        "type": "Numeric",
+        "visibility": "Public",
+        "defaultValue": 0,
+    }
     dup = client.post("/data-fields", json={"name": "loyalty_pts", "type": "String"})
     assert dup.json() == {"message": "Field already exists. ERROR_NON_UNIQUE_DATAFIELD"}
     deleted = client.delete("/data-fields/LOYALTY_PTS")

@@ -51,7 +51,9 @@ def test_drop_after_apply_applies_then_loses_the_answer(
     assert upload_json(client, book.id, csv_bytes(["Email"], [["b@example.com"]])).status_code == 202
 
 
-def test_slow_responses_use_the_injected_sleep(sandbox: Sandbox, client: httpx.Client, sleep: FakeSleep) -> None:
+def test_slow_responses_use_the_injected_sleep(
+    sandbox: Sandbox, client: httpx.Client, sleep: FakeSleep
+) -> None:
     sandbox.faults.slow_rate = 1.0
     sandbox.faults.slow_seconds = 30
     assert client.get("/address-books").status_code == 200
@@ -68,7 +70,9 @@ def test_faults_can_target_endpoints(sandbox: Sandbox, client: httpx.Client) -> 
 
 def test_random_faults_are_reproducible(account: Account) -> None:
     def statuses(seed: int) -> list[int]:
-        sandbox = Sandbox(seed=seed, faults=FaultConfig(seed=seed, server_error_rate=0.3, rate_limit_rate=0.2))
+        sandbox = Sandbox(
+            seed=seed, faults=FaultConfig(seed=seed, server_error_rate=0.3, rate_limit_rate=0.2)
+        )
         sandbox.add_account("u", "p")
         with httpx.Client(transport=sandbox.transport(), base_url="http://s.test/v2", auth=("u", "p")) as c:
             return [c.get("/address-books").status_code for _ in range(40)]

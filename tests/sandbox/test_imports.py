@@ -10,9 +10,20 @@ from dotsync.sandbox import Account, Sandbox
 from .helpers import csv_bytes, parse_faults, upload_json, upload_multipart, wait_finished
 
 REPORT_KEYS = {
-    "newContacts", "updatedContacts", "globallySuppressed", "invalidEntries", "duplicateEmails", "blocked",
-    "unsubscribed", "hardBounced", "softBounced", "ispComplaints", "mailBlocked", "domainSuppressed",
-    "pendingDoubleOptin", "failures",
+    "newContacts",
+    "updatedContacts",
+    "globallySuppressed",
+    "invalidEntries",
+    "duplicateEmails",
+    "blocked",
+    "unsubscribed",
+    "hardBounced",
+    "softBounced",
+    "ispComplaints",
+    "mailBlocked",
+    "domainSuppressed",
+    "pendingDoubleOptin",
+    "failures",
 }
 
 
@@ -23,7 +34,10 @@ def book_id(account: Account) -> int:
 
 @pytest.mark.parametrize("upload", [upload_json, upload_multipart])
 def test_import_lifecycle(client: httpx.Client, account: Account, book_id: int, upload) -> None:  # type: ignore[no-untyped-def]
-    data = csv_bytes(["email", "FirstName", "EmailType"], [["ann@example.com", "Ann", "PlainText"], ["bob@example.com", "", ""]])
+    data = csv_bytes(
+        ["email", "FirstName", "EmailType"],
+        [["ann@example.com", "Ann", "PlainText"], ["bob@example.com", "", ""]],
+    )
     started = upload(client, book_id, data)
     assert started.status_code == 202
     body = started.json()
@@ -48,9 +62,15 @@ def test_polls_before_finish_is_configurable(sandbox: Sandbox, client: httpx.Cli
     assert statuses == ["NotFinished"] * 3 + ["Finished"] * 2
 
 
-def test_imports_finish_in_upload_order(sandbox: Sandbox, client: httpx.Client, account: Account, book_id: int) -> None:
-    first = upload_json(client, book_id, csv_bytes(["Email", "FIRSTNAME"], [["a@example.com", "One"]])).json()["id"]
-    second = upload_json(client, book_id, csv_bytes(["Email", "FIRSTNAME"], [["a@example.com", "Two"]])).json()["id"]
+def test_imports_finish_in_upload_order(
+    sandbox: Sandbox, client: httpx.Client, account: Account, book_id: int
+) -> None:
+    first = upload_json(
+        client, book_id, csv_bytes(["Email", "FIRSTNAME"], [["a@example.com", "One"]])
+    ).json()["id"]
+    second = upload_json(
+        client, book_id, csv_bytes(["Email", "FIRSTNAME"], [["a@example.com", "Two"]])
+    ).json()["id"]
     assert wait_finished(client, second) == "Finished"
     assert client.get(f"/contacts/import/{first}").json()["status"] == "Finished"
     assert account.find_contact("a@example.com").data == {"FIRSTNAME": "Two"}
@@ -107,7 +127,9 @@ def test_readded_after_optout_spots_a_violation(sandbox: Sandbox, account: Accou
     assert [e.email for e in sandbox.history.readded_after_optout(book_id)] == ["x@example.com"]
 
 
-def test_watchdog_rejection_applies_nothing(sandbox: Sandbox, client: httpx.Client, account: Account, book_id: int) -> None:
+def test_watchdog_rejection_applies_nothing(
+    sandbox: Sandbox, client: httpx.Client, account: Account, book_id: int
+) -> None:
     sandbox.imports.watchdog_next = 1
     import_id = upload_json(client, book_id, csv_bytes(["Email"], [["a@example.com"]])).json()["id"]
     assert wait_finished(client, import_id) == "RejectedByWatchdog"
@@ -135,7 +157,10 @@ def test_file_size_limit(sandbox: Sandbox, client: httpx.Client, book_id: int) -
     response = upload_multipart(client, book_id, big)
     assert response.status_code == 400
     assert sandbox.account().imports == {}
-    assert upload_multipart(client, book_id, big[: 10 * 1024 * 1024 - 100].rsplit(b"\n", 1)[0]).status_code == 202
+    assert (
+        upload_multipart(client, book_id, big[: 10 * 1024 * 1024 - 100].rsplit(b"\n", 1)[0]).status_code
+        == 202
+    )
 
 
 def test_upload_without_filename_or_body(client: httpx.Client, book_id: int) -> None:
@@ -145,7 +170,8 @@ def test_upload_without_filename_or_body(client: httpx.Client, book_id: int) -> 
         "message": "file must be valid"
     }
     lower = client.post(
-        f"/address-books/{book_id}/contacts/import", json={"filename": "a.csv", "data": "RW1haWwKYUBiLmNvbQo="}
+        f"/address-books/{book_id}/contacts/import",
+        json={"filename": "a.csv", "data": "RW1haWwKYUBiLmNvbQo="},
     )
     assert lower.status_code == 202
 
@@ -164,7 +190,9 @@ def test_header_rules(sandbox: Sandbox, client: httpx.Client, account: Account, 
 def test_typed_values_and_bom(client: httpx.Client, account: Account, book_id: int) -> None:
     for name, kind in (("AGE", "Numeric"), ("VIP", "Boolean"), ("JOINED", "Date")):
         account.create_data_field(name, kind)
-    data = b"\xef\xbb\xbf" + csv_bytes(["Email", "AGE", "VIP", "JOINED"], [["a@example.com", "42", "Yes", "2020-05-01"]])
+    data = b"\xef\xbb\xbf" + csv_bytes(
+        ["Email", "AGE", "VIP", "JOINED"], [["a@example.com", "42", "Yes", "2020-05-01"]]
+    )
     import_id = upload_multipart(client, book_id, data).json()["id"]
     wait_finished(client, import_id)
     fields = {f["key"]: f["value"] for f in client.get("/contacts/a@example.com").json()["dataFields"]}
@@ -175,7 +203,9 @@ def test_system_books_not_writable_and_unknown_import(client: httpx.Client, acco
     data = csv_bytes(["Email"], [["a@example.com"]])
     for book in (account.test_book, account.all_contacts):
         refused = upload_json(client, book.id, data)
-        assert refused.json() == {"message": "Address book cannot be written to via the API. ERROR_ADDRESSBOOK_NOTWRITABLE"}
+        assert refused.json() == {
+            "message": "Address book cannot be written to via the API. ERROR_ADDRESSBOOK_NOTWRITABLE"
+        }
     assert client.get("/contacts/import/2d2cac85-e292-4f35-988c-ddb5ba40dda0").json() == {
         "message": "Error: ERROR_IMPORT_NOT_FOUND"
     }
@@ -185,11 +215,17 @@ def test_system_books_not_writable_and_unknown_import(client: httpx.Client, acco
 def test_account_import_and_invalid_file(sandbox: Sandbox, client: httpx.Client, account: Account) -> None:
     import base64
 
-    started = client.post("/contacts/import", json={"FileName": "a.csv", "Data": base64.b64encode(b"Email\na@example.com\n").decode()})
+    started = client.post(
+        "/contacts/import",
+        json={"FileName": "a.csv", "Data": base64.b64encode(b"Email\na@example.com\n").decode()},
+    )
     assert started.status_code == 202
     sandbox.finish_imports()
     assert account.find_contact("a@example.com").id
-    broken = client.post("/contacts/import", json={"FileName": "a.csv", "Data": base64.b64encode(b"Email\n\xff\xfe\n").decode()})
+    broken = client.post(
+        "/contacts/import",
+        json={"FileName": "a.csv", "Data": base64.b64encode(b"Email\n\xff\xfe\n").decode()},
+    )
     assert wait_finished(client, broken.json()["id"]) == "InvalidFileFormat"
 
 
@@ -198,3 +234,13 @@ def test_large_import_is_fast(sandbox: Sandbox, client: httpx.Client, account: A
     import_id = upload_multipart(client, book_id, csv_bytes(["Email", "FIRSTNAME"], rows)).json()["id"]
     assert wait_finished(client, import_id) == "Finished"
     assert account.book_size(account.books[book_id]) == 50_000
+
+
+def test_broken_csv_applies_nothing(
+    sandbox: Sandbox, client: httpx.Client, account: Account, book_id: int
+) -> None:
+    data = b'Email\na@example.com\n"' + b"x" * 140_000 + b'"\n'  # a field over the CSV field-size limit
+    import_id = upload_json(client, book_id, data).json()["id"]
+    assert wait_finished(client, import_id) == "InvalidFileFormat"
+    assert account.member_emails(book_id) == set()
+    assert sandbox.internal_errors == []

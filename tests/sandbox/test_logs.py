@@ -17,7 +17,12 @@ def test_call_log_counts_per_endpoint(sandbox: Sandbox, client: httpx.Client, ac
     assert sandbox.calls.counts()["GET /v2/campaigns/{id}/summary"] == 1
     assert sandbox.calls.count(status=404) == 1
     record = sandbox.calls.records[0]
-    assert (record.method, record.template, record.status, record.account) == ("GET", "/v2/account-info", 200, account.username)
+    assert (record.method, record.template, record.status, record.account) == (
+        "GET",
+        "/v2/account-info",
+        200,
+        account.username,
+    )
     sandbox.calls.reset()
     assert len(sandbox.calls) == 0
 

@@ -23,14 +23,22 @@ SEED = {
             "addressBooks": [
                 {
                     "name": "Newsletter",
-                    "contacts": ["ann@example.com", {"email": "bob@example.com", "dataFields": {"COMPANY": "Acme"}}],
+                    "contacts": [
+                        "ann@example.com",
+                        {"email": "bob@example.com", "dataFields": {"COMPANY": "Acme"}},
+                    ],
                     "unsubscribed": [{"email": "cy@example.com", "date": "2024-01-01T00:00:00Z"}],
                 }
             ],
             "contacts": ["loner@example.com"],
             "suppressed": [{"email": "ed@example.com", "reason": "HardBounced", "date": "2024-01-02"}],
             "campaigns": [
-                {"name": "Spring", "addressBooks": ["Newsletter"], "sentAt": "2024-02-01", "opens": ["ann@example.com"]},
+                {
+                    "name": "Spring",
+                    "addressBooks": ["Newsletter"],
+                    "sentAt": "2024-02-01",
+                    "opens": ["ann@example.com"],
+                },
                 {"name": "Draft"},
             ],
         }
@@ -109,7 +117,9 @@ def test_run_serves_until_ctrl_c(tmp_path: Path) -> None:
             seen["seeded"] = len(c.get(url + "/v2/address-books").json())
         raise KeyboardInterrupt
 
-    code = run(port=0, username="extra@apiconnector.com", password="pw", seed=path, echo=lines.append, wait=wait)
+    code = run(
+        port=0, username="extra@apiconnector.com", password="pw", seed=path, echo=lines.append, wait=wait
+    )
     assert code == 0
     assert seen == {"extra": 200, "seeded": 3}
     assert lines[0].startswith("Dotmailer sandbox listening on http://127.0.0.1:")
@@ -134,7 +144,9 @@ def test_click_command_calls_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         return 0
 
     monkeypatch.setattr(sandbox_cmd, "run", fake_run)
-    result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--port", "8123", "--username", "u", "--password", "w"])
+    result = CliRunner().invoke(
+        sandbox_cmd.sandbox, ["serve", "--port", "8123", "--username", "u", "--password", "w"]
+    )
     assert result.exit_code == 0, result.output
     assert calls[0]["port"] == 8123 and calls[0]["username"] == "u" and calls[0]["password"] == "w"
     bad = tmp_path / "bad.json"

@@ -1,4 +1,5 @@
-"""The fake API's endpoints: one module per resource, all registered on one :class:`Router` by ``build_router``."""
+"""The fake API's endpoints: one module per resource, all registered on one :class:`Router` by
+``build_router``."""
 
 from __future__ import annotations
 

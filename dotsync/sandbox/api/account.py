@@ -11,7 +11,7 @@ UNLIMITED_REMAINING = 1_000_000
 
 
 def account_info(ctx: Ctx) -> SandboxResponse:
-    """``GET /v2/account-info``; ``ApiEndpoint`` is where the sandbox is reached unless configured otherwise."""
+    """``GET /v2/account-info``; ``ApiEndpoint``: where the sandbox was reached, unless configured."""
     account = ctx.account
     used = account.calls_in_last_hour(account.now())
     remaining = UNLIMITED_REMAINING if ctx.hourly_limit is None else max(ctx.hourly_limit - used, 0)

@@ -59,7 +59,7 @@ def book_contacts(ctx: Ctx) -> SandboxResponse:
 
 
 def book_contacts_modified(ctx: Ctx) -> SandboxResponse:
-    """``GET /v2/address-books/{id}/contacts/modified-since/{date}``: members modified at or after the date."""
+    """``GET /v2/address-books/{id}/contacts/modified-since/{date}``: members modified at/after it."""
     account, book, since = ctx.account, _book(ctx), ctx.date()
     ids = account.cached(
         ("modified", book.id, since),

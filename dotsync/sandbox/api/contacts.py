@@ -1,4 +1,5 @@
-"""Contact endpoints: account contacts, opt-out feeds, lookups by id or email, and bulk imports (start, status,
+"""Contact endpoints: account contacts, opt-out feeds, lookups by id or email, and bulk imports (start,
+status,
 report, faults CSV)."""
 
 from __future__ import annotations

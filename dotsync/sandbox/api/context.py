@@ -1,4 +1,5 @@
-"""What a handler gets: the account, the request, path parameters, and helpers for bodies, paging and dates."""
+"""What a handler gets: the account, the request, path parameters, and helpers for bodies, paging and
+dates."""
 
 from __future__ import annotations
 

@@ -45,7 +45,9 @@ def save(ctx: SyncContext, session: Session, books: list[ApiAddressBook]) -> dic
         return counts
     local = {
         book.origin_id: book
-        for book in session.scalars(select(AddressBook).where(AddressBook.integration_id == ctx.integration_id))
+        for book in session.scalars(
+            select(AddressBook).where(AddressBook.integration_id == ctx.integration_id)
+        )
     }
     seen: set[int] = set()
     for api in books:

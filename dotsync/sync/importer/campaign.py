@@ -9,9 +9,9 @@ lists any more is soft-deleted (``is_deleted``); seen again, it is undeleted. Li
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import insert_ignore, upsert
@@ -20,7 +20,7 @@ from dotsync.dotmailer.models import ApiCampaign
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import connected_books
 
-CAMPAIGNS = Campaign.__table__
+CAMPAIGNS = cast(Table, Campaign.__table__)
 _UPDATED = (
     "name",
     "subject",
@@ -88,20 +88,23 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     ids = {
         row.origin_id: row.id
         for row in conn.execute(
-            select(CAMPAIGNS.c.id, CAMPAIGNS.c.origin_id).where(CAMPAIGNS.c.integration_id == ctx.integration_id)
+            select(CAMPAIGNS.c.id, CAMPAIGNS.c.origin_id).where(
+                CAMPAIGNS.c.integration_id == ctx.integration_id
+            )
         )
     }
     # Links: what each asked book lists now, nothing more, nothing less.
     asked = [book.id for book in books]
     wanted = {(ids[origin], book_id) for origin, book_ids in books_of.items() for book_id in book_ids}
     if asked:
-        existing = set(
-            conn.execute(
+        existing = {
+            (row.campaign_id, row.address_book_id)
+            for row in conn.execute(
                 select(campaign_address_book.c.campaign_id, campaign_address_book.c.address_book_id).where(
                     campaign_address_book.c.address_book_id.in_(asked)
                 )
-            ).tuples()
-        )
+            )
+        }
         for campaign_id, book_id in existing - wanted:
             conn.execute(
                 delete(campaign_address_book).where(

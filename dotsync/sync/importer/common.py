@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import upsert
@@ -29,9 +29,9 @@ FULL_HISTORY_SINCE = datetime(1971, 1, 1, tzinfo=UTC)
 # Rows handled per database round trip (one API page of contacts is 1000 rows).
 BATCH = 1000
 
-CONTACTS = Contact.__table__
-BOOK_CONTACTS = AddressBookContact.__table__
-MEMBERS = ListMember.__table__
+CONTACTS = cast(Table, Contact.__table__)
+BOOK_CONTACTS = cast(Table, AddressBookContact.__table__)
+MEMBERS = cast(Table, ListMember.__table__)
 
 
 def normalise_email(email: str | None) -> str:
@@ -126,7 +126,9 @@ def resolve_contacts(
             by_email_record[record.email] = record
     # One Dotmailer id per batch: if two rows claim it, the last one wins.
     by_origin_record = {r.origin_id: r for r in by_email_record.values() if r.origin_id is not None}
-    unique = [r for r in by_email_record.values() if r.origin_id is None or by_origin_record[r.origin_id] is r]
+    unique = [
+        r for r in by_email_record.values() if r.origin_id is None or by_origin_record[r.origin_id] is r
+    ]
     if not unique:
         return {}
     by_email = _rows_by(conn, CONTACTS.c.email, integration_id, [r.email for r in unique])
@@ -162,7 +164,12 @@ def resolve_contacts(
                 stale.add(row_o.id)
         elif row_o is not None:
             target_id = row_o.id
-            log.info("contact %s changed its email in Dotmailer: %s -> %s", record.origin_id, row_o.email, record.email)
+            log.info(
+                "contact %s changed its email in Dotmailer: %s -> %s",
+                record.origin_id,
+                row_o.email,
+                record.email,
+            )
             renames.append({"id": row_o.id, "email": record.email})
         else:
             inserts.append(
@@ -206,6 +213,11 @@ def resolve_contacts(
     return result
 
 
+def unique_by(rows: Iterable[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per key (the last wins): PostgreSQL refuses an upsert that touches a row twice."""
+    return list({tuple(row[k] for k in key): row for row in rows}.values())
+
+
 def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give every row the same keys (executemany needs them); missing values are None."""
     keys: list[str] = []
@@ -217,7 +229,9 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- list members ------------------------------------------------------------------------------------------
 
 
-def member_ids(conn: Connection, list_ids: Iterable[int], emails: Iterable[str]) -> dict[str, list[tuple[int, int]]]:
+def member_ids(
+    conn: Connection, list_ids: Iterable[int], emails: Iterable[str]
+) -> dict[str, list[tuple[int, int]]]:
     """``{email: [(list id, member id), ...]}`` for members of the given lists with one of the emails."""
     lists = sorted(set(list_ids))
     wanted = sorted({e for e in emails if e})

@@ -32,6 +32,7 @@ from dotsync.sync.importer.common import (
     normalise_email,
     resolve_contacts,
     since_with_overlap,
+    unique_by,
 )
 
 
@@ -79,8 +80,14 @@ def save_contacts(
         (linked if email in members else unlinked).append(row)
     key = ["address_book_id", "contact_id"]
     # A contact with no member of that email keeps any link it had (the member may be new in dotsync).
-    upsert(conn, BOOK_CONTACTS, linked, key=key, update=["status", "list_member_id", "updated_at"])
-    upsert(conn, BOOK_CONTACTS, unlinked, key=key, update=["status", "updated_at"])
+    upsert(
+        conn,
+        BOOK_CONTACTS,
+        unique_by(linked, key),
+        key=key,
+        update=["status", "list_member_id", "updated_at"],
+    )
+    upsert(conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=["status", "updated_at"])
     return len(ids)
 
 

@@ -53,7 +53,9 @@ def save(ctx: SyncContext, session: Session, fields: list[ApiDataField]) -> dict
     names = {row["name"] for row in rows}
     gone = [
         name
-        for name in session.scalars(select(DataField.name).where(DataField.integration_id == ctx.integration_id))
+        for name in session.scalars(
+            select(DataField.name).where(DataField.integration_id == ctx.integration_id)
+        )
         if name not in names
     ]
     if gone:
@@ -66,7 +68,9 @@ def save(ctx: SyncContext, session: Session, fields: list[ApiDataField]) -> dict
             .join(FieldMapping, FieldMapping.address_book_id == AddressBook.id)
             .where(AddressBook.integration_id == ctx.integration_id, FieldMapping.data_field_name.in_(gone))
         ):
-            ctx.note(f"data field {field_name} was deleted in Dotmailer but is still mapped for book {book_name!r}")
+            ctx.note(
+                f"data field {field_name} was deleted in Dotmailer but is still mapped for book {book_name!r}"
+            )
     return counts
 
 

@@ -37,6 +37,7 @@ from dotsync.sync.importer.common import (
     normalise_email,
     resolve_contacts,
     since_with_overlap,
+    unique_by,
     unsubscribe_members,
 )
 from dotsync.sync.watermarks import read_watermark, write_watermark
@@ -47,7 +48,7 @@ SUPPRESSED = "suppressed"  # the Watermark connector name of the account-level f
 class OptOut:
     """One opt-out as dotsync stores it."""
 
-    __slots__ = ("email", "origin_id", "reason", "when", "opt_in_type", "email_type")
+    __slots__ = ("email", "email_type", "opt_in_type", "origin_id", "reason", "when")
 
     def __init__(self, api: ApiContactSuppression, now: datetime) -> None:
         self.email = normalise_email(api.email)
@@ -100,15 +101,21 @@ def _book_contact_rows(
 _OPT_OUT_COLUMNS = ["status", "unsubscribed_at", "unsubscribe_reason", "updated_at"]
 
 
-def _upsert_book_contacts(session: Session, linked: list[dict[str, Any]], unlinked: list[dict[str, Any]]) -> None:
+def _upsert_book_contacts(
+    session: Session, linked: list[dict[str, Any]], unlinked: list[dict[str, Any]]
+) -> None:
     conn = session.connection()
     key = ["address_book_id", "contact_id"]
-    upsert(conn, BOOK_CONTACTS, linked, key=key, update=[*_OPT_OUT_COLUMNS, "list_member_id"])
-    upsert(conn, BOOK_CONTACTS, unlinked, key=key, update=_OPT_OUT_COLUMNS)
+    upsert(conn, BOOK_CONTACTS, unique_by(linked, key), key=key, update=[*_OPT_OUT_COLUMNS, "list_member_id"])
+    upsert(conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=_OPT_OUT_COLUMNS)
 
 
 def save_book_unsubscribes(
-    session: Session, integration_id: int, book: AddressBook, rows: Iterable[ApiContactSuppression], now: datetime
+    session: Session,
+    integration_id: int,
+    book: AddressBook,
+    rows: Iterable[ApiContactSuppression],
+    now: datetime,
 ) -> tuple[int, int]:
     """Store one batch of a book's unsubscribes; returns (opt-outs stored, members unsubscribed)."""
     outs = latest_by_email(rows, now)

@@ -1,0 +1,111 @@
+"""`dotsync campaigns ...`: imported Dotmailer campaigns, their summaries and per-member statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from dotsync.cli.context import AppContext
+from dotsync.cli.options import integration_option, json_option
+from dotsync.console import print_json, print_mapping, print_table
+from dotsync.db.engine import session_scope
+from dotsync.services import campaigns as svc
+
+_HEADLINE = (
+    "date_sent",
+    "num_total_sent",
+    "num_total_delivered",
+    "num_total_unique_opens",
+    "num_total_opens",
+    "num_total_clicks",
+    "num_recipients_clicked",
+    "num_total_hard_bounces",
+    "num_total_soft_bounces",
+    "num_total_unsubscribes",
+    "percentage_delivered",
+    "percentage_unique_opens",
+    "percentage_users_clicked",
+)
+
+
+@click.group()
+def campaigns() -> None:
+    """Dotmailer campaigns sent to connected books, as imported by `dotsync integration sync`."""
+
+
+@campaigns.command("list")
+@integration_option
+@json_option
+@click.pass_obj
+def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
+    """List campaigns (of every integration, or --integration) with sent, opens and clicks."""
+    with session_scope(app.sessions()) as session:
+        views = svc.list_campaigns(session, integration_name)
+    if as_json:
+        print_json(views)
+        return
+    print_table(
+        "Campaigns",
+        ["integration", "id", "name", "status", "books", "sent on", "sent", "opened", "clicks", "deleted"],
+        [
+            [
+                v["integration"],
+                v["id"],
+                v["name"],
+                v["status"],
+                ", ".join(v["books"]),
+                v["date_sent"],
+                v["sent"],
+                v["unique_opens"],
+                v["clicks"],
+                v["is_deleted"],
+            ]
+            for v in views
+        ],
+    )
+
+
+@campaigns.command("show")
+@click.argument("campaign")
+@integration_option
+@json_option
+@click.pass_obj
+def show(app: AppContext, campaign: str, integration_name: str | None, as_json: bool) -> None:
+    """Show CAMPAIGN (its Dotmailer id or name): details, summary and per-member statistics."""
+    with session_scope(app.sessions()) as session:
+        view = svc.show_campaign(session, campaign, integration_name)
+    if as_json:
+        print_json(view)
+        return
+    _render(view)
+
+
+def _render(view: dict[str, Any]) -> None:
+    details = [
+        (k, ", ".join(v) if k == "books" else v)
+        for k, v in view.items()
+        if k not in ("summary", "statistics")
+    ]
+    print_mapping(f"Campaign {view['name']}", details)
+    summary = view["summary"]
+    if summary is None:
+        print_mapping("Summary", [("summary", "not imported yet")])
+    else:
+        print_mapping("Summary", [(name, summary[name]) for name in _HEADLINE])
+    print_table(
+        "Per-member statistics",
+        ["email", "list", "opens", "clicks", "bounces", "unsubscribes", "last contacted"],
+        [
+            [
+                s["email"],
+                s["list"],
+                s["open_count"],
+                s["click_count"],
+                s["bounce_count"],
+                s["unsubscribe_count"],
+                s["last_contacted_at"],
+            ]
+            for s in view["statistics"]
+        ],
+    )
