@@ -18,7 +18,7 @@ from dotsync.sandbox.messages import SandboxRequest
 from dotsync.sandbox.seed import load_seed
 
 DEFAULT_USERNAME = "apiuser-sandbox@apiconnector.com"
-DEFAULT_PASSWORD = "sandbox"
+DEFAULT_PASSWORD = "sandbox-password"
 
 
 class _Handler(BaseHTTPRequestHandler):
