@@ -21,6 +21,11 @@ def canonical_json(fields: Mapping[str, Any]) -> str:
     return _encode(fields)
 
 
+def hash_canonical(canonical: str) -> str:
+    """The hash of an already canonical JSON text (lets bulk code serialise each member's fields only once)."""
+    return blake2b(canonical.encode("utf-8"), digest_size=HASH_LENGTH // 2).hexdigest()
+
+
 def fields_hash(fields: Mapping[str, Any]) -> str:
     """32 hex characters identifying the content of ``fields`` (blake2b-128 of its canonical JSON)."""
-    return blake2b(_encode(fields).encode("utf-8"), digest_size=HASH_LENGTH // 2).hexdigest()
+    return hash_canonical(_encode(fields))

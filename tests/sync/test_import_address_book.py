@@ -98,8 +98,14 @@ def test_pages_through_books_and_is_idempotent(
         return httpx.Response(200, json=many[skip : skip + select_])
 
     route = api.get("/address-books").mock(side_effect=page)
-    with DotmailerClient("u", "p", "https://r1-api.dotdigital.com", endpoint="https://r1-api.dotmailer.com",
-                         sleep=fake_sleep, page_size=2) as client:
+    with DotmailerClient(
+        "u",
+        "p",
+        "https://r1-api.dotdigital.com",
+        endpoint="https://r1-api.dotmailer.com",
+        sleep=fake_sleep,
+        page_size=2,
+    ) as client:
         ctx = make_ctx(sessions, client, integration_id, START)
         run_connector(ctx, "address_book")
         assert route.call_count == 3  # 2 + 2 + 1

@@ -48,7 +48,9 @@ def _links(sessions: sessionmaker[Session]) -> set[tuple[int, int]]:
         return {(c, b) for c, b in rows}
 
 
-def _setup(api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int) -> None:
+def _setup(
+    api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
+) -> None:
     api.get("/address-books").respond(json=BOOKS)
     run_connector(make_ctx(sessions, client, integration_id, START), "address_book")
     connect_book(sessions, integration_id, 10, "news")
@@ -59,7 +61,9 @@ def test_campaigns_of_connected_books_are_imported_with_their_links(
     api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
 ) -> None:
     _setup(api, client, sessions, integration_id)
-    api.get("/address-books/10/campaigns").respond(json=[campaign(1, "Spring"), campaign(2, "Draft", "Unsent")])
+    api.get("/address-books/10/campaigns").respond(
+        json=[campaign(1, "Spring"), campaign(2, "Draft", "Unsent")]
+    )
     api.get("/address-books/11/campaigns").respond(json=[campaign(1, "Spring")])
     unconnected = api.get("/address-books/12/campaigns").respond(json=[campaign(3, "Other")])
     counts = run_connector(make_ctx(sessions, client, integration_id, START), "campaign")

@@ -34,7 +34,9 @@ def contact(cid: int, email: str, status: str = "Subscribed", **fields: Any) -> 
     }
 
 
-def _setup(api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int) -> int:
+def _setup(
+    api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
+) -> int:
     api.get("/address-books").respond(json=BOOKS)
     run_connector(make_ctx(sessions, client, integration_id, START), "address_book")
     return connect_book(sessions, integration_id, 10, "news", ["ann@example.com", "bob@example.com"])
@@ -103,7 +105,9 @@ def test_later_imports_read_modified_since_the_books_watermark(
     api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
 ) -> None:
     _setup(api, client, sessions, integration_id)
-    api.get("/address-books/10/contacts").respond(json=[contact(1, "ann@example.com"), contact(2, "bob@example.com")])
+    api.get("/address-books/10/contacts").respond(
+        json=[contact(1, "ann@example.com"), contact(2, "bob@example.com")]
+    )
     run_connector(make_ctx(sessions, client, integration_id, START), "contact")
     # dotsync exported cid@example.com earlier: no Dotmailer id yet, added by dotsync.
     with sessions.begin() as session:
@@ -112,7 +116,10 @@ def test_later_imports_read_modified_since_the_books_watermark(
         session.flush()
         session.add(
             AddressBookContact(
-                address_book_id=_book(sessions, 10).id, contact_id=cid.id, status="Subscribed", added_by_dotsync=True
+                address_book_id=_book(sessions, 10).id,
+                contact_id=cid.id,
+                status="Subscribed",
+                added_by_dotsync=True,
             )
         )
     # Bob's email changed in Dotmailer; Ann unsubscribed from the account; cid confirmed with an id.
@@ -129,7 +136,9 @@ def test_later_imports_read_modified_since_the_books_watermark(
     contacts = _contacts(sessions)
     assert sorted(contacts) == ["ann@example.com", "cid@example.com", "robert@example.com"]
     assert contacts["robert@example.com"].origin_id == 2
-    assert contacts["cid@example.com"].origin_id == 3 and contacts["cid@example.com"].data_fields == {"LASTNAME": "Cid"}
+    assert contacts["cid@example.com"].origin_id == 3 and contacts["cid@example.com"].data_fields == {
+        "LASTNAME": "Cid"
+    }
     memberships = _memberships(sessions)
     assert memberships[(10, "ann@example.com")].status == "Unsubscribed"
     assert memberships[(10, "cid@example.com")].added_by_dotsync is True  # never cleared by the import
@@ -170,8 +179,14 @@ def test_a_429_mid_way_is_waited_out(
         return httpx.Response(200, json=pages[int(request.url.params["skip"])])
 
     route = api.get("/address-books/10/contacts").mock(side_effect=page)
-    with DotmailerClient("u", "p", "https://r1-api.dotdigital.com", endpoint="https://r1-api.dotmailer.com",
-                         sleep=fake_sleep, page_size=200) as paged:
+    with DotmailerClient(
+        "u",
+        "p",
+        "https://r1-api.dotdigital.com",
+        endpoint="https://r1-api.dotmailer.com",
+        sleep=fake_sleep,
+        page_size=200,
+    ) as paged:
         ctx = make_ctx(sessions, paged, integration_id, START)
         counts = run_connector(ctx, "contact")
         assert route.call_count == 3
@@ -188,14 +203,21 @@ def test_a_429_mid_way_is_waited_out(
 
 
 def test_a_large_book_is_imported_in_bulk(
-    sandbox_client: DotmailerClient, account: Account, sessions: sessionmaker[Session], integration_id: int,
+    sandbox_client: DotmailerClient,
+    account: Account,
+    sessions: sessionmaker[Session],
+    integration_id: int,
     clock: Clock,
 ) -> None:
     book = account.create_book("Big")
-    account.add_contacts(book, [{"email": f"user{i:05d}@example.com", "dataFields": {"FIRSTNAME": f"U{i}"}}
-                                for i in range(2500)])
+    account.add_contacts(
+        book,
+        [{"email": f"user{i:05d}@example.com", "dataFields": {"FIRSTNAME": f"U{i}"}} for i in range(2500)],
+    )
     run_connector(make_ctx(sessions, sandbox_client, integration_id, clock.now), "address_book")
-    connect_book(sessions, integration_id, book.id, "big", [f"user{i:05d}@example.com" for i in range(0, 2500, 2)])
+    connect_book(
+        sessions, integration_id, book.id, "big", [f"user{i:05d}@example.com" for i in range(0, 2500, 2)]
+    )
     clock.advance(minutes=10)
     sandbox_client.calls_by_endpoint.clear()
     counts = run_connector(make_ctx(sessions, sandbox_client, integration_id, clock.now), "contact")

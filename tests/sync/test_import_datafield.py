@@ -29,9 +29,16 @@ def test_fields_are_upserted_and_read_at_most_daily(
     api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
 ) -> None:
     route = api.get("/data-fields").respond(json=FIELDS)
-    assert run_connector(make_ctx(sessions, client, integration_id, START), "datafield") == {"seen": 4, "deleted": 0}
+    assert run_connector(make_ctx(sessions, client, integration_id, START), "datafield") == {
+        "seen": 4,
+        "deleted": 0,
+    }
     fields = _fields(sessions)
-    assert (fields["VIP"].type, fields["VIP"].visibility, fields["VIP"].default_value) == ("Boolean", "Public", "No")
+    assert (fields["VIP"].type, fields["VIP"].visibility, fields["VIP"].default_value) == (
+        "Boolean",
+        "Public",
+        "No",
+    )
     assert fields["SCORE"].default_value == "10"
     assert fields["CITY"].default_value is None and fields["FIRSTNAME"].default_value is None
     with sessions() as session:
@@ -39,12 +46,14 @@ def test_fields_are_upserted_and_read_at_most_daily(
         assert integration is not None and integration.datafields_synced_at == START
 
     # Within a day: no call, nothing changes.
-    assert run_connector(make_ctx(sessions, client, integration_id, START + timedelta(hours=23)), "datafield") == {
-        "skipped": 1
-    }
+    assert run_connector(
+        make_ctx(sessions, client, integration_id, START + timedelta(hours=23)), "datafield"
+    ) == {"skipped": 1}
     assert route.call_count == 1
     # Forced: read again.
-    run_connector(make_ctx(sessions, client, integration_id, START + timedelta(hours=23), force=True), "datafield")
+    run_connector(
+        make_ctx(sessions, client, integration_id, START + timedelta(hours=23), force=True), "datafield"
+    )
     assert route.call_count == 2
     # A day later: read again.
     run_connector(make_ctx(sessions, client, integration_id, START + timedelta(days=2)), "datafield")

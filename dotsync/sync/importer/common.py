@@ -272,12 +272,15 @@ def unsubscribe_members(
         )
     )
     # Count first: executemany row counts are not reliable across drivers.
-    subscribed = conn.execute(
-        select(MEMBERS.c.email).where(
-            MEMBERS.c.list_id == list_id, MEMBERS.c.email.in_(list(changes)), MEMBERS.c.state == SUBSCRIBED
-        )
-    ).scalars()
-    to_change = [e for e in subscribed]
+    to_change = list(
+        conn.execute(
+            select(MEMBERS.c.email).where(
+                MEMBERS.c.list_id == list_id,
+                MEMBERS.c.email.in_(list(changes)),
+                MEMBERS.c.state == SUBSCRIBED,
+            )
+        ).scalars()
+    )
     if not to_change:
         return 0
     conn.execute(

@@ -91,7 +91,11 @@ def save_contacts(
     return len(ids)
 
 
-def import_book(ctx: SyncContext, session: Session, book: AddressBook) -> int:
+def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) -> int:
+    """Read one book's contacts modified since its watermark (all the first time) and move the watermark.
+
+    Also used by the export after an upload finished, so contacts it created get their Dotmailer ids.
+    """
     since = since_with_overlap(book.last_contact_import_at)
     stored = 0
     label = f"contacts of {book.name}"
@@ -108,5 +112,5 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     counts = {"books": len(books), "contacts": 0}
     for book in books:
         ctx.check_budget()
-        counts["contacts"] += import_book(ctx, session, book)
+        counts["contacts"] += import_book_contacts(ctx, session, book)
     return counts

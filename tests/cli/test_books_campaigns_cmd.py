@@ -1,0 +1,164 @@
+"""CLI tests of `books`, `campaigns` and `datafields` (exit codes, --json shapes, unknown names) over the sandbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from dotsync.cli.context import AppContext
+from dotsync.db.models import SUMMARY_FLOAT_FIELDS, SUMMARY_INT_FIELDS, AddressBook, Integration
+from dotsync.sandbox import Account, Sandbox
+
+USERNAME = "apiuser-cli@apiconnector.com"
+PASSWORD = "Cli-Pa55word-x"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sandbox(app: AppContext) -> Sandbox:
+    made = Sandbox(clock=lambda: NOW, sleep=lambda _s: None, seed=3)
+    app.transport = made.transport()
+    app.clock = lambda: NOW
+    return made
+
+
+@pytest.fixture
+def account(sandbox: Sandbox, app: AppContext) -> Account:
+    found = sandbox.add_account(USERNAME, PASSWORD)
+    with app.sessions().begin() as session:
+        session.add(
+            Integration(
+                name="shop",
+                username=USERNAME,
+                password_encrypted=app.box().encrypt(PASSWORD),
+                api_url="https://r1-api.dotdigital.com",
+                is_active=True,
+            )
+        )
+    return found
+
+
+def _json(result: Any) -> Any:
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _connect(app: AppContext, origin_id: int) -> None:
+    from dotsync.db.models import ListMember, MarketingList
+
+    with app.sessions().begin() as session:
+        marketing_list = MarketingList(name="members", kind="static")
+        session.add(marketing_list)
+        session.flush()
+        session.add(ListMember(list_id=marketing_list.id, email="ann@example.com"))
+        session.add(ListMember(list_id=marketing_list.id, email="bob@example.com"))
+        book = session.scalar(select(AddressBook).where(AddressBook.origin_id == origin_id))
+        assert book is not None
+        book.marketing_list_id = marketing_list.id
+
+
+def test_books_list_and_available(cli_run: Any, account: Account, app: AppContext) -> None:
+    members = account.create_book("Members")
+    account.create_book("Spare", "Public")
+    assert cli_run("integration", "sync", "--connector", "address_book").exit_code == 0
+    _connect(app, members.id)
+
+    books = _json(cli_run("books", "list", "--json"))
+    assert {b["name"] for b in books} == {"All Contacts", "Test", "Members", "Spare"}
+    by_name = {b["name"]: b for b in books}
+    assert by_name["Members"]["state"] == "connected" and by_name["Members"]["list"] == "members"
+    assert by_name["Test"]["state"] == "system"
+    assert by_name["Spare"]["id"] == account.book("Spare").id and by_name["Spare"]["visibility"] == "Public"
+
+    available = _json(cli_run("books", "list", "--available", "--integration", "shop", "--json"))
+    assert [b["name"] for b in available] == ["Spare"]
+
+    human = cli_run("books", "list")
+    assert human.exit_code == 0 and "Spare" in human.stdout
+
+    unknown = cli_run("books", "list", "--integration", "nope")
+    assert unknown.exit_code == 2 and "nope" in unknown.stderr
+
+
+def test_books_create(cli_run: Any, account: Account, app: AppContext) -> None:
+    created = _json(cli_run("books", "create", "Newsletter", "--visibility", "public", "--json"))
+    assert created["name"] == "Newsletter" and created["visibility"] == "Public"
+    assert account.book("Newsletter").id == created["id"]
+    with app.sessions()() as session:
+        stored = session.scalar(select(AddressBook).where(AddressBook.origin_id == created["id"]))
+        assert stored is not None and stored.name == "Newsletter"
+
+    duplicate = cli_run("books", "create", "newsletter")
+    assert duplicate.exit_code == 2
+    assert "That name is in use already" in duplicate.stderr
+
+    reserved = cli_run("books", "create", "Test")
+    assert reserved.exit_code == 2
+
+    bad = cli_run("books", "create", "X", "--visibility", "secret")
+    assert bad.exit_code == 2
+
+
+def test_campaigns_list_and_show(cli_run: Any, account: Account, app: AppContext) -> None:
+    members = account.create_book("Members")
+    account.add_contacts(members, ["ann@example.com", "bob@example.com", "cid@example.com"])
+    account.send_campaign("Spring", [members], opens=["ann@example.com"], clicks=["bob@example.com"])
+    assert cli_run("integration", "sync", "--connector", "address_book").exit_code == 0
+    _connect(app, members.id)
+    result = cli_run("integration", "sync")
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+    listed = _json(cli_run("campaigns", "list", "--json"))
+    assert [c["name"] for c in listed] == ["Spring"]
+    assert listed[0]["books"] == ["Members"] and listed[0]["sent"] == 3
+
+    spring = account.campaign("Spring")
+    shown = _json(cli_run("campaigns", "show", str(spring.id), "--json"))
+    assert shown["id"] == spring.id and shown["name"] == "Spring" and shown["status"] == "Sent"
+    summary = shown["summary"]
+    assert set(summary) == {"date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS}
+    assert summary["num_total_sent"] == 3 and summary["num_total_clicks"] == 1
+    statistics = {s["email"]: s for s in shown["statistics"]}
+    assert set(statistics) == {"ann@example.com", "bob@example.com"}  # cid is not a list member
+    bob = statistics["bob@example.com"]
+    assert set(bob) == {
+        "email",
+        "list",
+        "open_count",
+        "click_count",
+        "bounce_count",
+        "unsubscribe_count",
+        "last_contacted_at",
+    }
+    assert (bob["list"], bob["click_count"], bob["open_count"], bob["bounce_count"]) == ("members", 1, 1, 0)
+
+    by_name = _json(cli_run("campaigns", "show", "Spring", "--json"))
+    assert by_name["id"] == spring.id
+    human = cli_run("campaigns", "show", "Spring")
+    assert human.exit_code == 0 and "Per-member statistics" in human.stdout and "bob" in human.stdout
+    assert cli_run("campaigns", "list").exit_code == 0
+
+    unknown = cli_run("campaigns", "show", "Autumn")
+    assert unknown.exit_code == 2 and "Autumn" in unknown.stderr
+    assert cli_run("campaigns", "list", "--integration", "nope").exit_code == 2
+
+
+def test_datafields_list(cli_run: Any, account: Account) -> None:
+    account.create_data_field("VIP", "Boolean", "Public", True)
+    assert cli_run("integration", "sync", "--connector", "datafield").exit_code == 0
+    fields = _json(cli_run("datafields", "list", "--json"))
+    by_name = {f["name"]: f for f in fields}
+    assert {"FIRSTNAME", "LASTNAME", "VIP"} <= set(by_name)
+    assert (by_name["VIP"]["type"], by_name["VIP"]["visibility"], by_name["VIP"]["default_value"]) == (
+        "Boolean",
+        "Public",
+        "Yes",
+    )
+    assert by_name["VIP"]["integration"] == "shop"
+    human = cli_run("datafields", "list", "--integration", "shop")
+    assert human.exit_code == 0 and "VIP" in human.stdout
+    assert cli_run("datafields", "list", "--integration", "nope").exit_code == 2
