@@ -25,8 +25,8 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def setup_logging(verbosity: int) -> None:
-    """verbosity: -1 quiet (errors only), 0 normal (warnings + info from dotsync), 1 verbose, 2 debug."""
-    level = {-1: logging.ERROR, 0: logging.INFO, 1: logging.DEBUG}.get(min(verbosity, 1), logging.INFO)
+    """verbosity: -1 quiet (errors only), 0 normal (warnings), 1 verbose (progress of each step), 2 debug."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_dotsync", False):

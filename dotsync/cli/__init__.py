@@ -25,7 +25,12 @@ log = logging.getLogger("dotsync")
     metavar="URL",
     help="SQLAlchemy URL of dotsync's database (default: $DOTSYNC_DATABASE_URL, else SQLite in $DOTSYNC_HOME).",
 )
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: HTTP requests too).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output on stderr: -v each step, -vv debug and HTTP requests.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.version_option(__version__, prog_name="dotsync")
 @click.pass_context
@@ -109,9 +114,9 @@ def run(argv: list[str] | None = None, obj: AppContext | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     except Exception as exc:  # unexpected: a bug. Short message; the traceback with -v.
-        if logging.getLogger("dotsync").isEnabledFor(logging.DEBUG):
+        if logging.getLogger("dotsync").isEnabledFor(logging.INFO):
             log.exception("unexpected error")
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with -v for details)", err=True)
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
         return EXIT_FAILURE
     return 0
 

@@ -69,19 +69,29 @@ def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
 @campaigns.command("show")
 @click.argument("campaign")
 @integration_option
+@click.option(
+    "--top",
+    default=20,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Members shown in the table (0: all).",
+)
 @json_option
 @click.pass_obj
-def show(app: AppContext, campaign: str, integration_name: str | None, as_json: bool) -> None:
-    """Show CAMPAIGN (its Dotmailer id or name): details, summary and per-member statistics."""
+def show(app: AppContext, campaign: str, integration_name: str | None, top: int, as_json: bool) -> None:
+    """Show CAMPAIGN (its Dotmailer id or name): details, summary and per-member statistics.
+
+    The table shows the most active members first (--top); --json gives every member.
+    """
     with session_scope(app.sessions()) as session:
         view = svc.show_campaign(session, campaign, integration_name)
     if as_json:
         print_json(view)
         return
-    _render(view)
+    _render(view, top)
 
 
-def _render(view: dict[str, Any]) -> None:
+def _render(view: dict[str, Any], top: int) -> None:
     details = [
         (k, ", ".join(v) if k == "books" else v)
         for k, v in view.items()
@@ -93,8 +103,19 @@ def _render(view: dict[str, Any]) -> None:
         print_mapping("Summary", [("summary", "not imported yet")])
     else:
         print_mapping("Summary", [(name, summary[name]) for name in _HEADLINE])
+    stats = sorted(
+        view["statistics"],
+        key=lambda s: (
+            -(s["open_count"] + s["click_count"] + s["bounce_count"] + s["unsubscribe_count"]),
+            s["email"],
+        ),
+    )
+    shown = stats if top == 0 else stats[:top]
+    title = "Per-member statistics" + (
+        f" (most active {len(shown)} of {len(stats)})" if len(shown) < len(stats) else ""
+    )
     print_table(
-        "Per-member statistics",
+        title,
         ["email", "list", "opens", "clicks", "bounces", "unsubscribes", "last contacted"],
         [
             [
@@ -106,6 +127,6 @@ def _render(view: dict[str, Any]) -> None:
                 s["unsubscribe_count"],
                 s["last_contacted_at"],
             ]
-            for s in view["statistics"]
+            for s in shown
         ],
     )

@@ -22,7 +22,7 @@ def render_report(report: SyncReport) -> None:
                 [
                     name,
                     step.get("outcome"),
-                    ", ".join(f"{k}={v}" for k, v in step.items() if k != "outcome") or "-",
+                    ", ".join(f"{k}={v}" for k, v in step.items() if k != "outcome" and v) or "-",
                 ]
                 for name, step in counts["import"].items()
             ]

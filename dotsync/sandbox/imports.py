@@ -74,6 +74,7 @@ class ImportConfig:
     watchdog_rate: float = 0.0
     watchdog_next: int = 0
     unknown_columns: str = "reject"  # "reject": 400 ERROR_DATAFIELD_NOTFOUND at upload; "ignore": skip column
+    keep_files: bool = False  # keep uploaded files after they are applied (tests read what was sent)
     seed: int = 0
     rng: random.Random = field(init=False, repr=False, compare=False)
 
@@ -97,6 +98,7 @@ class ContactImport:
     report: dict[str, int] | None = None
     faults: list[tuple[str, list[str]]] = field(default_factory=list)
     finished: datetime | None = None
+    sent: bytes | None = None  # a copy of the file, kept only with ImportConfig.keep_files (for tests)
 
     def to_json(self) -> dict[str, str]:
         """ApiContactImport."""
@@ -138,7 +140,14 @@ def start_import(
             outcome = "RejectedByWatchdog"
     import_id = str(uuid.UUID(int=config.rng.getrandbits(128), version=4))
     imp = ContactImport(
-        import_id, book.id if book else None, filename, account.now(), outcome, data, header=header
+        import_id,
+        book.id if book else None,
+        filename,
+        account.now(),
+        outcome,
+        data,
+        header=header,
+        sent=data if config.keep_files else None,
     )
     account.imports[import_id] = imp
     account.touch()
@@ -196,7 +205,9 @@ def _finish(account: Account, imp: ContactImport) -> None:
             finally:
                 if paused:
                     gc.enable()
-    imp.status, imp.data, imp.finished = outcome, None, account.now()
+    imp.status, imp.finished = outcome, account.now()
+    if imp.sent is None:
+        imp.data = None  # a finished import's file is not needed any more; keep memory flat
     account.touch()
 
 

@@ -190,6 +190,7 @@ def connect(
     book.guard_held_reason = None
     _set_mappings(session, book, marketing_list, parsed)
     session.flush()
+    session.refresh(book)
     return book
 
 
@@ -213,6 +214,8 @@ def update_connection(
             session, book.integration, [d for _f, d in parsed], make_client, create_datafields
         )
         _set_mappings(session, book, marketing_list, parsed)
+        session.flush()
+        session.refresh(book)
     for value, label in ((remove_percent, "--remove-threshold"), (update_percent, "--update-threshold")):
         if value is not None and not 0 <= value <= 100:
             raise BadInputError(f"{label} must be a percentage between 0 and 100")

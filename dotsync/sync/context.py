@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dotsync.db.types import utcnow
 from dotsync.errors import DotsyncError
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class SyncContext:
     integration_name: str
     now: datetime
     box: SecretBox | None = None
+    clock: Callable[[], datetime] = utcnow
     progress: Progress = no_progress
     force: bool = False
     safety_margin: int = 50

@@ -102,7 +102,7 @@ def run_per_integration(
                 kind,
                 make_client,
                 body,
-                now(),
+                now,
                 box,
                 progress,
                 force,
@@ -119,13 +119,14 @@ def _run_one(
     kind: str,
     make_client: ClientFactory,
     body: Body,
-    started: datetime,
+    clock: Callable[[], datetime],
     box: SecretBox | None,
     progress: Progress,
     force: bool,
     safety_margin: int,
 ) -> IntegrationOutcome:
     name = integration.name
+    started = clock()
     outcome = IntegrationOutcome(integration=name, outcome=runs.SUCCESS)
     try:
         with integration_lock(engine, integration.id, name, kind):
@@ -138,6 +139,7 @@ def _run_one(
                 integration_name=name,
                 now=started,
                 box=box,
+                clock=clock,
                 progress=progress,
                 force=force,
                 safety_margin=safety_margin,
@@ -176,13 +178,22 @@ def _run_one(
                 counts=result.counts if result else {},
                 api_calls=outcome.api_calls,
                 error=error,
+                finished_at=clock(),
             )
     except LockedError as exc:
         outcome.outcome = "locked"
         outcome.error = str(exc)
         log.warning("%s", exc)
         run_id = runs.start_run(sessions, kind, integration.id, started)
-        runs.finish_run(sessions, run_id, outcome=runs.SKIPPED, counts={}, api_calls=0, error=str(exc))
+        runs.finish_run(
+            sessions,
+            run_id,
+            outcome=runs.SKIPPED,
+            counts={},
+            api_calls=0,
+            error=str(exc),
+            finished_at=clock(),
+        )
     if outcome.outcome not in (runs.SUCCESS, "locked"):
         log.error("%s for %r: %s", kind, name, outcome.error)
     return outcome

@@ -45,6 +45,7 @@ def record_step(
     api_calls: int = 0,
     error: str | None = None,
     scope: str | None = None,
+    finished_at: datetime | None = None,
 ) -> None:
     with sessions.begin() as session:
         session.add(
@@ -53,7 +54,7 @@ def record_step(
                 name=name,
                 scope=scope,
                 started_at=started_at,
-                finished_at=utcnow(),
+                finished_at=finished_at or utcnow(),
                 outcome=outcome,
                 counts=counts or {},
                 api_calls=api_calls,
@@ -70,12 +71,13 @@ def finish_run(
     counts: dict[str, Any],
     api_calls: int,
     error: str | None = None,
+    finished_at: datetime | None = None,
 ) -> None:
     with sessions.begin() as session:
         run = session.get(Run, run_id)
         if run is None:
             return
-        run.finished_at = utcnow()
+        run.finished_at = finished_at or utcnow()
         run.outcome = outcome
         run.counts = counts
         run.api_calls = api_calls

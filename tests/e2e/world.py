@@ -22,6 +22,7 @@ class World:
     def __init__(self, app: AppContext, cli_run: Any, tmp_path: Path, *, seed: int = 7) -> None:
         self.sandbox = Sandbox(seed=seed, clock=lambda: START, sleep=lambda _s: None)
         self.sandbox.set_time(START)
+        self.sandbox.imports.keep_files = True
         self.account = self.sandbox.add_account(USER, PASSWORD)
         self.app = app
         self.cli = cli_run
@@ -86,7 +87,7 @@ class World:
         return list(self.account.imports.values())
 
     def uploaded_rows(self, upload: Any) -> list[dict[str, str]]:
-        text = (upload.data or b"").decode("utf-8-sig")
+        text = (upload.sent or b"").decode("utf-8-sig")
         return list(csv.DictReader(io.StringIO(text)))
 
     def upload_count(self, email: str) -> int:

@@ -103,7 +103,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
     exports: dict[str, dict[str, Any]] = {}
     for book in books:
         outcome = BookExport(book=book.name, list_name=list_names[book.id])
-        started = ctx.now
+        started = ctx.clock()
         calls_before = ctx.calls_made
         try:
             if result.stopped_early:
@@ -141,6 +141,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
             counts=outcome.counts(),
             api_calls=ctx.calls_made - calls_before,
             error=outcome.error,
+            finished_at=ctx.clock(),
         )
     result.counts = {"export": exports}
     result.details = exports

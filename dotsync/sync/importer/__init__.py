@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from dotsync.db.types import utcnow
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
 from dotsync.sync import runs
@@ -67,7 +66,7 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
     for name in CONNECTORS:
         if only and name not in only:
             continue
-        started = utcnow()
+        started = ctx.clock()
         calls_before = ctx.calls_made
         step = StepResult(name=name, outcome=runs.SUCCESS)
         try:
@@ -103,6 +102,7 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
             counts=step.counts,
             api_calls=step.api_calls,
             error=step.error,
+            finished_at=ctx.clock(),
         )
         if step.outcome == runs.SUCCESS:
             log.info("connector %s: %s (%d API calls)", name, _fmt(step.counts), step.api_calls)
