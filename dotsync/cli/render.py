@@ -27,13 +27,45 @@ def render_report(report: SyncReport) -> None:
                 for name, step in counts["import"].items()
             ]
             print_table("Import", ["connector", "outcome", "counts"], rows)
-        if "export" in counts:
+        exports = counts.get("export", {})
+        plans = {book: data["plan"] for book, data in exports.items() if data.get("plan") is not None}
+        if plans:
+            for book, plan in plans.items():
+                _render_plan(book, exports[book].get("list"), plan)
+        elif exports:
             rows = [
                 [book, *(data.get(c, 0) for c in _EXPORT_COLUMNS), data.get("status", "-")]
-                for book, data in counts["export"].items()
+                for book, data in exports.items()
             ]
             print_table("Export", ["book", *_EXPORT_COLUMNS, "status"], rows)
+            for book, data in exports.items():
+                if data.get("error"):
+                    stdout.print(f"[yellow]{book}:[/] {data['error']}")
         for note in outcome.notes:
             stdout.print(f"[yellow]note:[/] {note}")
-        if outcome.error and outcome.outcome != "success":
+        books_said_it = any(data.get("error") for data in exports.values())
+        if outcome.error and outcome.outcome != "success" and not books_said_it:
             stdout.print(f"[red]error:[/] {outcome.error}")
+
+
+def _render_plan(book: str, list_name: str | None, plan: dict[str, Any]) -> None:
+    samples = plan.get("samples", {})
+    rows = [
+        [label, plan.get(key, 0), ", ".join(samples.get(sample, [])) or "-"]
+        for label, key, sample in (
+            ("add", "add", "add"),
+            ("update", "update", "update"),
+            ("remove from book", "remove", "remove"),
+            ("member -> unsubscribed", "state_changes", "state_change"),
+        )
+    ]
+    print_table(
+        f"Dry run: {book} (list {list_name}) — nothing was changed", ["would", "rows", "sample"], rows
+    )
+    skipped = plan.get("skipped_reasons") or {}
+    if skipped:
+        stdout.print("Not exported: " + ", ".join(f"{n} {state}" for state, n in skipped.items()))
+    if plan.get("bad_values"):
+        stdout.print(
+            f"[yellow]{plan['bad_values']} field values could not be formatted for their data field type[/]"
+        )

@@ -194,8 +194,6 @@ def _run_one(
             error=str(exc),
             finished_at=clock(),
         )
-    if outcome.outcome not in (runs.SUCCESS, "locked"):
-        log.error("%s for %r: %s", kind, name, outcome.error)
     return outcome
 
 

@@ -190,10 +190,11 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
             session.rollback()
             return
         confirmed = marketing_list.name in options.confirm_mass_change
-        held = check_guard(live_book, plan, confirmed=confirmed)
+        held = check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
         if held is not None:
             session.rollback()
             _hold(ctx, book.id, held)
+            outcome.added = outcome.updated = outcome.unsubscribed = 0
             outcome.status = "held"
             outcome.error = held
             return

@@ -14,7 +14,7 @@ from dotsync.sync.export.plan import Plan
 FLOOR = 10
 
 
-def check_guard(book: AddressBook, plan: Plan, *, confirmed: bool) -> str | None:
+def check_guard(book: AddressBook, plan: Plan, *, list_name: str, confirmed: bool) -> str | None:
     """The reason to hold this export, or None to let it through."""
     if confirmed:
         return None
@@ -25,12 +25,12 @@ def check_guard(book: AddressBook, plan: Plan, *, confirmed: bool) -> str | None
         return (
             f"held: this export would remove {removals} of {managed} contacts dotsync manages in "
             f"{book.name!r} (limit {book.guard_remove_percent:g}% or {book.guard_remove_max}); "
-            f"check the list, then run with --confirm-mass-change LIST"
+            f"check the list, then run with --confirm-mass-change {list_name}"
         )
     update_limit = book.guard_update_percent / 100.0 * managed
     if managed and plan.updated > FLOOR and plan.updated > update_limit:
         return (
             f"held: this export would update {plan.updated} of {managed} contacts in {book.name!r} "
-            f"(limit {book.guard_update_percent:g}%); check the mapping, then run with --confirm-mass-change LIST"
+            f"(limit {book.guard_update_percent:g}%); check the mapping, then run with --confirm-mass-change {list_name}"
         )
     return None

@@ -285,7 +285,14 @@ def removal_candidates(ctx: SyncContext, session: Session, book: AddressBook, pl
         session.scalar(
             select(func.count())
             .select_from(AddressBookContact)
-            .where(AddressBookContact.address_book_id == book.id, AddressBookContact.added_by_dotsync)
+            .where(
+                AddressBookContact.address_book_id == book.id,
+                AddressBookContact.added_by_dotsync,
+                or_(
+                    AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+                    and_(AddressBookContact.status.is_(None), AddressBookContact.sent_hash.is_not(None)),
+                ),
+            )
         )
         or 0
     )
