@@ -1,0 +1,105 @@
+"""`connect`, `connection`, `disconnect` and `sync LIST` against the sandbox, through the CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.world import World, emails, people
+
+
+@pytest.fixture
+def world(app, cli_run, tmp_path) -> World:
+    w = World(app, cli_run, tmp_path)
+    w.account.create_book("Customers")
+    w.account.create_book("Partners")
+    w.create_list("customers", people(12))
+    w.create_list("partners", people(5, start=50))
+    w.run("integration", "sync")
+    return w
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("customers", "All Contacts"), "system address book"),
+        (("customers", "Test"), "system address book"),
+        (("customers", "No such book"), "no address book 'No such book'"),
+        (("nolist", "Customers"), "no list named 'nolist'"),
+        (
+            ("customers", "Customers", "--map", "first_name=NOPE_FIELD"),
+            "data field 'NOPE_FIELD' does not exist",
+        ),
+        (("customers", "Customers", "--map", "shoe_size=FIRSTNAME"), "has no field 'shoe_size'"),
+        (("customers", "Customers", "--map", "first_name"), "expected FIELD=DATAFIELD"),
+        (("customers", "Customers", "--map", "first_name=WAY_TOO_LONG_DATAFIELD_NAME"), "at most 20"),
+    ],
+)
+def test_connect_refusals_are_exit_2(world: World, args, message) -> None:
+    result = world.run("connect", *args, expect=2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert world.json("books", "list", "--available")  # nothing got connected
+
+
+def test_one_list_one_book_both_ways(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    again = world.run("connect", "partners", "Customers", expect=2)
+    assert "already connected to list 'customers'" in again.stderr
+    other = world.run("connect", "customers", "Partners", expect=2)
+    assert "already connected to address book 'Customers'" in other.stderr
+    available = {b["name"] for b in world.json("books", "list", "--available")}
+    assert "Customers" not in available and "Partners" in available
+    assert not available & {"All Contacts", "Test"}
+
+
+def test_default_mappings_and_connection_show(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    view = world.json("connection", "show", "customers")
+    assert {m["data_field"]: m["fields"] for m in view["mappings"]} == {
+        "FIRSTNAME": ["first_name"],
+        "LASTNAME": ["last_name"],
+        "FULLNAME": ["first_name", "last_name"],
+    }
+    assert view["address_book"] == "Customers"
+
+
+def test_create_datafields_creates_them_in_dotmailer(world: World) -> None:
+    world.run("connect", "customers", "Customers", "--map", "city=CITY", "--create-datafields")
+    assert "CITY" in {f["name"] for f in world.json("datafields", "list")}
+    world.settle()
+    contact = world.account.contact_by_email("person3@example.com")
+    assert contact is not None and (contact.data or {}).get("CITY") == "City3"
+
+
+def test_disconnect_removes_nothing_from_the_book(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    world.settle()
+    world.run("disconnect", "customers")
+    for i in range(5):
+        world.run("list", "remove", "customers", f"person{i}@example.com")
+    world.settle()
+    assert world.book_emails("Customers") == emails(people(12))
+    assert not world.events(action="remove")
+    assert "Customers" in {b["name"] for b in world.json("books", "list", "--available")}
+
+
+def test_sync_one_list_touches_only_its_book(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    world.run("connect", "partners", "Partners")
+    for _ in range(3):  # upload, then the sandbox answers NotFinished once, then Finished
+        world.tick()
+        world.run("sync", "partners")
+    assert world.book_emails("Partners") == emails(people(5, start=50))
+    assert world.book_emails("Customers") == set()
+    not_connected = world.run("sync", "nolist", expect=2)
+    assert "no list named 'nolist'" in not_connected.stderr
+
+
+def test_resync_sends_everyone_again(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    world.settle()
+    before = len(world.uploads())
+    world.run("connection", "update", "customers", "--resync", "--update-threshold", "100")
+    world.settle()
+    assert len(world.uploads()) == before + 1
+    assert len(world.uploaded_rows(world.uploads()[-1])) == 12
