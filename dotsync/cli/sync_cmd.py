@@ -24,6 +24,7 @@ def _environment(app: AppContext, progress: ProgressReporter) -> svc.SyncEnviron
         now=app.clock,
         progress=progress,
         safety_margin=app.settings.api_safety_margin,
+        retention_days=app.settings.run_retention_days,
     )
 
 

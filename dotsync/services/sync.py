@@ -13,6 +13,7 @@ from dotsync.db.models import AddressBook, Integration, MarketingList
 from dotsync.errors import BadInputError, NotFoundError
 from dotsync.secret import SecretBox
 from dotsync.services.integrations import get_integration
+from dotsync.sync import runs
 from dotsync.sync.context import Progress, SyncContext, no_progress
 from dotsync.sync.export.options import ExportOptions
 from dotsync.sync.importer import CONNECTORS, run_import
@@ -30,6 +31,7 @@ class SyncEnvironment:
     now: Callable[[], datetime]
     progress: Progress = no_progress
     safety_margin: int = 50
+    retention_days: int = 90
 
 
 def _integration_ids(session: Session, name: str | None) -> list[int]:
@@ -71,7 +73,7 @@ def integration_sync(
         )
     with env.sessions() as session:
         ids = _integration_ids(session, integration)
-    return run_per_integration(
+    report = run_per_integration(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
@@ -84,6 +86,8 @@ def integration_sync(
         force=force,
         safety_margin=env.safety_margin,
     )
+    runs.prune_history(env.sessions, env.now(), env.retention_days)
+    return report
 
 
 def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: ExportOptions) -> SyncReport:
@@ -91,7 +95,7 @@ def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: 
     with env.sessions() as session:
         ids = _integration_ids(session, integration)
         _check_confirmations(session, options.confirm_mass_change)
-    return run_per_integration(
+    report = run_per_integration(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
@@ -103,6 +107,9 @@ def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: 
         progress=env.progress,
         safety_margin=env.safety_margin,
     )
+    if not options.dry_run:
+        runs.prune_history(env.sessions, env.now(), env.retention_days)
+    return report
 
 
 def full_sync(
@@ -130,7 +137,7 @@ def full_sync(
             details={"import": imported.details, "export": exported.details},
         )
 
-    return run_per_integration(
+    report = run_per_integration(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
@@ -142,6 +149,9 @@ def full_sync(
         progress=env.progress,
         safety_margin=env.safety_margin,
     )
+    if not options.dry_run:
+        runs.prune_history(env.sessions, env.now(), env.retention_days)
+    return report
 
 
 def _connected_book(session: Session, list_name: str) -> AddressBook:

@@ -11,6 +11,7 @@ import socket
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import Run, RunStep
@@ -82,3 +83,22 @@ def finish_run(
         run.counts = counts
         run.api_calls = api_calls
         run.error = error
+
+
+def prune_history(sessions: sessionmaker[Session], now: datetime, days: int) -> int:
+    """Delete runs (with their steps) and settled uploads older than ``days``; returns rows deleted."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from dotsync.db.models import ContactExport
+
+    cutoff = now - timedelta(days=days)
+    with sessions.begin() as session:
+        old_runs = select(Run.id).where(Run.started_at < cutoff, Run.outcome != "running")
+        steps = session.execute(delete(RunStep).where(RunStep.run_id.in_(old_runs)))
+        deleted_runs = session.execute(delete(Run).where(Run.started_at < cutoff, Run.outcome != "running"))
+        exports = session.execute(
+            delete(ContactExport).where(ContactExport.faults_processed, ContactExport.updated_at < cutoff)
+        )
+        return sum(int(getattr(r, "rowcount", 0) or 0) for r in (steps, deleted_runs, exports))

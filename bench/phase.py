@@ -1,0 +1,63 @@
+"""Run one dotsync command in this (fresh) process and report what it cost: ``python -m bench.phase``.
+
+The command goes through the real CLI (:func:`dotsync.cli.run`) with a context whose clock is the benchmark's
+(the same time as the sandbox's, as in the e2e world). Wall and CPU time are taken around the command itself
+(interpreter start-up and imports excluded); peak RSS is the whole process's ``ru_maxrss`` (imports included),
+so nothing of the sandbox or of the benchmark's parent process is counted.
+
+Usage: ``python -m bench.phase --home DIR --database-url URL --now ISO --report FILE -- <dotsync args>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.phase")
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--secret-key", required=True)
+    parser.add_argument("--now", required=True, help="the run's clock (ISO 8601, aware)")
+    parser.add_argument("--report", type=Path, required=True)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+
+    from dotsync.cli import run
+    from dotsync.cli.context import AppContext
+    from dotsync.config import Settings
+
+    now = datetime.fromisoformat(args.now)
+    settings = Settings(home=args.home, database_url=args.database_url, secret_key=args.secret_key)
+    app = AppContext(settings=settings, clock=lambda: now)
+    app.sleep = lambda _s: None
+    rss_before = rss_mb()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    try:
+        code = run(command, obj=app)
+    finally:
+        app.close()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    sys.stdout.flush()
+    args.report.write_text(
+        json.dumps(
+            {"exit_code": code, "wall_s": wall, "cpu_s": cpu, "rss_before_mb": rss_before, "peak_rss_mb": rss_mb()}
+        ),
+        encoding="utf-8",
+    )
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
