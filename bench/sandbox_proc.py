@@ -36,19 +36,19 @@ def _serve(conn: Connection, start: datetime) -> None:
         account.create_data_field(name, kind)
     handle = sandbox.serve()
     conn.send(handle.url)
-    upload_mark = 0
 
-    def uploads_since(mark: int) -> list[dict[str, Any]]:
-        out = []
+    def uploads_since(mark: int) -> dict[str, Any]:
+        """The files uploaded since ``mark`` (before they are applied): sizes, rows, and the SHA-256 of their
+        bodies (header lines left out) one after another."""
+        files = []
+        digest = hashlib.sha256()
         for imp in list(account.imports.values())[mark:]:
             data = imp.data or b""
-            header_end = data.index(b"\r\n") + 2 if data else 0
-            body = data[header_end:]
+            body = data[data.index(b"\r\n") + 2 :] if data else b""
+            digest.update(body)
             rows = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
-            out.append(
-                {"bytes": len(data), "rows": rows, "body_sha256": hashlib.sha256(body).hexdigest()}
-            )
-        return out
+            files.append({"bytes": len(data), "rows": rows})
+        return {"files": files, "body_sha256": digest.hexdigest()}
 
     try:
         while True:
@@ -70,8 +70,7 @@ def _serve(conn: Connection, start: datetime) -> None:
                 elif command == "calls_since":
                     reply = dict(Counter(r.endpoint for r in sandbox.calls.records[args["mark"] :]))
                 elif command == "upload_mark":
-                    upload_mark = len(account.imports)
-                    reply = upload_mark
+                    reply = len(account.imports)
                 elif command == "uploads_since":
                     reply = uploads_since(args["mark"])
                 elif command == "send_campaigns":
@@ -130,8 +129,8 @@ class SandboxProcess:
     def upload_mark(self) -> int:
         return int(self._call("upload_mark"))
 
-    def uploads_since(self, mark: int) -> list[dict[str, Any]]:
-        return list(self._call("uploads_since", mark=mark))
+    def uploads_since(self, mark: int) -> dict[str, Any]:
+        return dict(self._call("uploads_since", mark=mark))
 
     def send_campaigns(self, count: int, books: list[str], when: datetime) -> None:
         self._call("send_campaigns", count=count, books=books, when=when)
