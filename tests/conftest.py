@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, create_engine, text
@@ -24,11 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.cli import run
 from dotsync.cli.context import AppContext
 from dotsync.config import Settings
-from dotsync.db.engine import make_engine, make_sessionmaker, upgrade
+from dotsync.db.engine import make_engine, make_sessionmaker, migrations_dir, upgrade
 from dotsync.db.types import metadata
 
 PG_ADMIN_URL = os.environ.get("DOTSYNC_TEST_POSTGRES_URL")
 BACKEND = "postgresql" if PG_ADMIN_URL else "sqlite"
+_HEAD = ScriptDirectory(str(migrations_dir())).get_current_head()
 
 
 def _pg_url(admin_url: str, database: str) -> str:
@@ -85,6 +87,8 @@ def database_url(_template_database: str, tmp_path: Path) -> str:
         tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            # A test may have moved the schema version (to test the schema check): put it back.
+            conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": _HEAD})
         engine.dispose()
         return _template_database
     path = tmp_path / "dotsync.db"

@@ -44,7 +44,8 @@ def render_report(report: SyncReport) -> None:
         for note in outcome.notes:
             stdout.print(f"[yellow]note:[/] {note}")
         books_said_it = any(data.get("error") for data in exports.values())
-        if outcome.error and outcome.outcome != "success" and not books_said_it:
+        # A locked run's "who holds it since when" is the command's one error line (stderr), not repeated here.
+        if outcome.error and outcome.outcome not in ("success", "locked") and not books_said_it:
             stdout.print(f"[red]error:[/] {outcome.error}")
 
 

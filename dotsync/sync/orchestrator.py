@@ -68,7 +68,10 @@ class SyncReport:
         if config:
             raise ConfigError("; ".join(f"{o.integration}: {o.error}" for o in config))
         if failed:
-            raise SyncFailedError("; ".join(f"{o.integration}: {o.error}" for o in failed))
+            # A locked integration's line (who holds it since when) must not be lost behind a failure.
+            raise SyncFailedError(
+                "; ".join([f"{o.integration}: {o.error}" for o in failed] + [o.error or "" for o in locked])
+            )
         if locked:
             raise LockedError("; ".join(o.error or o.integration for o in locked))
 
@@ -183,7 +186,7 @@ def _run_one(
     except LockedError as exc:
         outcome.outcome = "locked"
         outcome.error = str(exc)
-        log.warning("%s", exc)
+        log.info("%s", exc)  # the CLI prints it once, as the run's error line
         run_id = runs.start_run(sessions, kind, integration.id, started)
         runs.finish_run(
             sessions,

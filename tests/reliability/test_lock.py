@@ -50,8 +50,10 @@ def test_concurrent_exports_one_works_one_exits_75(connected: ServedWorld) -> No
         code, out, err = finish(second)
         assert code == 75, (code, out, err)
         lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1, err
-        match = re.search(r"locked by export on \S+ pid (\d+) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[0])
+        assert len(lines) == 1, (out, err)
+        match = re.search(
+            r"locked by export on \S+ pid (\d+) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[0]
+        )
         assert match and int(match.group(1)) == first.pid, lines[0]
         assert "Traceback" not in err
         # Import and the manual sync share the same lock.
