@@ -273,7 +273,16 @@ def unsubscribe(app: AppContext, name: str, email: str) -> None:
 
 def _book_label(view: dict[str, Any]) -> str | None:
     book = view["address_book"]
-    return None if book is None else f"{book['name']} ({book['integration']})"
+    if book is None:
+        return None
+    label = f"{book['name']} ({book['integration']})"
+    if book.get("missing_since"):
+        label += (
+            f" - DELETED IN DOTMAILER since {book['missing_since']:%Y-%m-%d %H:%M}; disconnect or reconnect"
+        )
+    elif book.get("sync_error"):
+        label += f" - {book['sync_error']}"
+    return label
 
 
 @list_group.command("ls")

@@ -103,3 +103,23 @@ def test_resync_sends_everyone_again(world: World) -> None:
     world.settle()
     assert len(world.uploads()) == before + 1
     assert len(world.uploaded_rows(world.uploads()[-1])) == 12
+
+
+def test_a_connected_book_deleted_in_dotmailer_is_flagged_not_dropped(world: World) -> None:
+    world.run("connect", "customers", "Customers")
+    world.settle()
+    world.account.delete_book("Customers")
+    world.tick()
+    world.run("integration", "sync")
+    shown = world.json("list", "show", "customers")
+    assert shown["address_book"]["name"] == "Customers" and shown["address_book"]["missing_since"]
+    assert "DELETED IN DOTMAILER" in world.run("list", "show", "customers").stdout
+    assert any("deleted in Dotmailer" in p for p in world.json("status")[0]["problems"])
+    failed = world.run("dotmailer", "export", expect=1)
+    assert "no longer exists in Dotmailer" in failed.stdout + failed.stderr
+    # Recovery: disconnect, make a new book, connect, export.
+    world.run("disconnect", "customers")
+    world.run("books", "create", "Customers 2")
+    world.run("connect", "customers", "Customers 2")
+    world.settle()
+    assert world.book_emails("Customers 2") == emails(people(12))

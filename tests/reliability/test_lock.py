@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+
 import pytest
 
 from tests.reliability.served import ServedWorld, finish, kill, people
