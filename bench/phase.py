@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -38,21 +39,47 @@ def main(argv: list[str] | None = None) -> int:
     from dotsync.cli.context import AppContext
     from dotsync.config import Settings
 
+    cache_kib = os.environ.get("BENCH_SQLITE_CACHE_KIB")  # an experiment: a larger SQLite page cache
+    if cache_kib:
+        from dotsync.db import engine as engine_module
+
+        pragmas = engine_module._sqlite_pragmas
+
+        def with_cache(dbapi_connection: object, record: object) -> None:
+            pragmas(dbapi_connection, record)
+            dbapi_connection.execute(f"PRAGMA cache_size=-{int(cache_kib)}")  # type: ignore[attr-defined]
+
+        engine_module._sqlite_pragmas = with_cache  # type: ignore[assignment]
+
     now = datetime.fromisoformat(args.now)
     settings = Settings(home=args.home, database_url=args.database_url, secret_key=args.secret_key)
     app = AppContext(settings=settings, clock=lambda: now)
     app.sleep = lambda _s: None
     rss_before = rss_mb()
     wall0, cpu0 = time.perf_counter(), time.process_time()
+    profile_dir = os.environ.get("BENCH_PROFILE")  # a directory: write a cProfile of each phase there
     try:
-        code = run(command, obj=app)
+        if profile_dir:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            code = profiler.runcall(run, command, obj=app)
+            profiler.dump_stats(Path(profile_dir) / f"{args.report.stem}.prof")
+        else:
+            code = run(command, obj=app)
     finally:
         app.close()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     sys.stdout.flush()
     args.report.write_text(
         json.dumps(
-            {"exit_code": code, "wall_s": wall, "cpu_s": cpu, "rss_before_mb": rss_before, "peak_rss_mb": rss_mb()}
+            {
+                "exit_code": code,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "rss_before_mb": rss_before,
+                "peak_rss_mb": rss_mb(),
+            }
         ),
         encoding="utf-8",
     )

@@ -7,6 +7,7 @@ A dropped-connection fault closes the socket without writing a byte.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,16 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the sandbox's call log records every request."""
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (killed, timed out) is not a sandbox error: stay quiet about it."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class ServerHandle:
     """A running loopback server: ``url`` (``http://127.0.0.1:PORT``) and ``shutdown()``."""
 
@@ -92,8 +103,7 @@ class ServerHandle:
 def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
     """Serve ``sandbox`` on ``host:port`` (0 = any free port) from a background thread."""
     handler = type("SandboxHandler", (_Handler,), {"sandbox": sandbox})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = _Server((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.name = f"dotsync-sandbox-{server.server_address[1]}"
     thread.start()

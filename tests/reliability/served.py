@@ -97,6 +97,9 @@ class ServedWorld:
             writer.writerows(rows)
         return path
 
+    def import_rows(self, rows: Sequence[dict[str, Any]], name: str = "customers") -> None:
+        self.run("list", "import", name, str(self.csv_file(f"{name}-import.csv", rows)))
+
     def connect_list(self, rows: Sequence[dict[str, Any]], book: str = "Customers") -> None:
         with self.sandbox.lock:
             self.account.create_book(book)

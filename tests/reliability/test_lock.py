@@ -12,6 +12,9 @@ import threading
 
 import pytest
 
+from dotsync.errors import SyncFailedError
+from dotsync.sync import runs
+from dotsync.sync.orchestrator import IntegrationOutcome, SyncReport
 from tests.reliability.served import ServedWorld, finish, kill, people
 
 ACCOUNT_INFO = "/v2/account-info"
@@ -94,3 +97,16 @@ def test_no_stale_lock_after_sigkill(connected: ServedWorld) -> None:
     # The killed run stays visible in the history as never finished; the next one succeeded.
     runs = world.json("runs")
     assert [r["outcome"] for r in runs if r["kind"] == "export"] == ["success", "running"]
+
+
+def test_a_lock_message_is_not_lost_behind_another_integrations_failure() -> None:
+    report = SyncReport(
+        kind="export",
+        outcomes=[
+            IntegrationOutcome("a", runs.FAILED, error="book 'X': HTTP 500"),
+            IntegrationOutcome("b", "locked", error="integration 'b' is busy: locked by import on h pid 1"),
+        ],
+    )
+    with pytest.raises(SyncFailedError) as failed:
+        report.raise_for_outcome()
+    assert "a: book 'X': HTTP 500" in str(failed.value) and "locked by import on h pid 1" in str(failed.value)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, func, not_, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from dotsync.db.bulk import batched, insert_ignore, upsert
+from dotsync.db.bulk import PreparedMany, constant, insert_for
 from dotsync.db.models import (
     ACTIVE_CONTACT_STATUSES,
     OP_ADD,
@@ -31,7 +32,7 @@ from dotsync.db.models import (
     ListMember,
 )
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.payload import FieldMap, content_hash, member_values, parse_list_fields
+from dotsync.sync.export.payload import FieldMap, RowFormatter, parse_list_fields
 
 PAGE = 5000
 SAMPLE = 5
@@ -126,10 +127,14 @@ def sync_state_back(ctx: SyncContext, session: Session, book: AddressBook, plan:
 
 
 def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
-    """Step 3: schedule every subscribed, current member whose content differs from what was last sent."""
+    """Step 3: schedule every subscribed, current member whose content differs from what was last sent.
+
+    Keyset pages of members joined to their contact and book membership; per page, the rows are formatted
+    and hashed in one pass, new contacts are inserted and the book rows upserted with two executemany
+    statements compiled once (see :class:`Scheduler`).
+    """
     list_id = book.marketing_list_id
-    mappings = load_mappings(session, book)
-    headers = headers_for(mappings)
+    formatter = RowFormatter(load_mappings(session, book))
     conn = session.connection()
     # Rows scheduled earlier whose member is no longer a subscribed, current member are unscheduled.
     gone = select(ListMember.id).where(
@@ -144,121 +149,144 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
         )
         .values(scheduled=False)
     )
+    scheduler = Scheduler(conn, ctx.integration_id, book.id, ctx.now)
+    page = (
+        select(
+            ListMember.id,
+            ListMember.email,
+            ListMember.fields,
+            Contact.id.label("contact_id"),
+            Contact.origin_id,
+            AddressBookContact.id.label("abc_id"),
+            AddressBookContact.sent_hash,
+            AddressBookContact.scheduled,
+            AddressBookContact.scheduled_hash,
+        )
+        .outerjoin(
+            Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
+        )
+        .outerjoin(
+            AddressBookContact,
+            and_(AddressBookContact.address_book_id == book.id, AddressBookContact.contact_id == Contact.id),
+        )
+        .where(
+            ListMember.list_id == list_id,
+            ListMember.state == SUBSCRIBED,
+            ListMember.is_current,
+            ListMember.id > bindparam("last_id"),
+        )
+        .order_by(ListMember.id)
+        .limit(PAGE)
+    )
     last_id = 0
+    values_of, digest_of = formatter.values, formatter.digest
     while True:
         ctx.progress(f"prepare {book.name}", plan.added + plan.updated + plan.unchanged)
-        rows = conn.execute(
-            select(
-                ListMember.id,
-                ListMember.email,
-                ListMember.fields,
-                Contact.id.label("contact_id"),
-                Contact.origin_id,
-                AddressBookContact.id.label("abc_id"),
-                AddressBookContact.sent_hash,
-                AddressBookContact.status,
-                AddressBookContact.scheduled,
-                AddressBookContact.scheduled_hash,
-            )
-            .outerjoin(
-                Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
-            )
-            .outerjoin(
-                AddressBookContact,
-                and_(
-                    AddressBookContact.address_book_id == book.id, AddressBookContact.contact_id == Contact.id
-                ),
-            )
-            .where(
-                ListMember.list_id == list_id,
-                ListMember.state == SUBSCRIBED,
-                ListMember.is_current,
-                ListMember.id > last_id,
-            )
-            .order_by(ListMember.id)
-            .limit(PAGE)
-        ).all()
+        rows = conn.execute(page, {"last_id": last_id}).all()
         if not rows:
             break
-        last_id = rows[-1].id
+        last_id = rows[-1][0]
         new_contacts: list[dict[str, Any]] = []
-        to_schedule: list[tuple[Any, str, str]] = []
-        for row in rows:
-            values, bad = member_values(row.fields or {}, mappings)
+        to_schedule: list[dict[str, Any]] = []
+        for (
+            member_id,
+            email,
+            fields,
+            contact_id,
+            origin_id,
+            abc_id,
+            sent_hash,
+            scheduled,
+            scheduled_hash,
+        ) in rows:
+            values, bad = values_of(fields or {})
             plan.bad_values += bad
-            digest = content_hash(row.email, values, headers)
-            if row.abc_id is not None and (
-                (not row.scheduled and row.sent_hash == digest)
-                or (row.scheduled and row.scheduled_hash == digest)
+            digest = digest_of(email, values)
+            if abc_id is not None and (
+                (not scheduled and sent_hash == digest) or (scheduled and scheduled_hash == digest)
             ):
                 plan.unchanged += 1
                 continue
-            if row.contact_id is None or row.origin_id is None:
+            if contact_id is None or origin_id is None:
                 operation = OP_NEW
-            elif row.abc_id is None:
+            elif abc_id is None:
                 operation = OP_ADD
             else:
                 operation = OP_UPDATE
-            if row.abc_id is None or row.sent_hash is None:
+            if abc_id is None or sent_hash is None:
                 plan.added += 1
-                plan.sample("add", row.email)
+                plan.sample("add", email)
             else:
                 plan.updated += 1
-                plan.sample("update", row.email)
-            if row.contact_id is None:
-                new_contacts.append(
-                    {
-                        "integration_id": ctx.integration_id,
-                        "email": row.email,
-                        "data_fields": {},
-                        "created_at": ctx.now,
-                        "updated_at": ctx.now,
-                    }
-                )
-            to_schedule.append((row, operation, digest))
-        if new_contacts:
-            insert_ignore(conn, Contact.__table__, new_contacts, key=["integration_id", "email"])
-        if to_schedule:
-            _write_schedule(ctx, conn, book, to_schedule)
+                plan.sample("update", email)
+            if contact_id is None:
+                new_contacts.append({"email": email})
+            to_schedule.append(
+                {
+                    "email": email,
+                    "list_member_id": member_id,
+                    "operation": operation,
+                    "scheduled_hash": digest,
+                }
+            )
+        scheduler.insert_contacts(new_contacts)
+        scheduler.schedule(to_schedule)
 
 
-def _write_schedule(
-    ctx: SyncContext, conn: Any, book: AddressBook, items: list[tuple[Any, str, str]]
-) -> None:
-    emails = [row.email for row, _op, _h in items if row.contact_id is None]
-    ids: dict[str, int] = {}
-    for chunk in batched(emails, 900):
-        ids.update(
-            conn.execute(
-                select(Contact.email, Contact.id).where(
-                    Contact.integration_id == ctx.integration_id, Contact.email.in_(chunk)
-                )
-            ).all()
+class Scheduler:
+    """The two writes of step 3, compiled once per book: new contacts, and the upsert of the book's rows.
+
+    Per row only the email, member id, operation and hash are bound; the integration, book, flags and times
+    are the same on every row and rendered into the SQL. The contact id is looked up by email inside the
+    statement (the contact was just inserted when it was new), so no id round trip is needed.
+    """
+
+    def __init__(self, conn: Connection, integration_id: int, book_id: int, now: datetime) -> None:
+        contacts = cast(Table, Contact.__table__)
+        book_rows = cast(Table, AddressBookContact.__table__)
+        c, b = contacts.c, book_rows.c
+        stmt = insert_for(conn, contacts).values(
+            integration_id=constant(conn, c.integration_id, integration_id),
+            email=bindparam("email"),
+            data_fields=literal_column("'{}'"),  # an empty JSON object on both dialects
+            created_at=constant(conn, c.created_at, now),
+            updated_at=constant(conn, c.updated_at, now),
         )
-    rows = [
-        {
-            "address_book_id": book.id,
-            "contact_id": row.contact_id if row.contact_id is not None else ids[row.email],
-            "list_member_id": row.id,
-            "scheduled": True,
-            "operation": operation,
-            "scheduled_hash": digest,
-            "added_by_dotsync": True,
-            "export_failures": 0,
-            "created_at": ctx.now,
-            "updated_at": ctx.now,
-        }
-        for row, operation, digest in items
-    ]
-    # On an existing row keep added_by_dotsync as it was: a contact found in the book before dotsync
-    # exported it was not added by dotsync, and dotsync must never remove it.
-    upsert(
-        conn,
-        AddressBookContact.__table__,
-        rows,
-        key=["address_book_id", "contact_id"],
-        update=["list_member_id", "scheduled", "operation", "scheduled_hash", "updated_at"],
-    )
+        self.insert_contacts = PreparedMany(
+            conn, stmt.on_conflict_do_nothing(index_elements=["integration_id", "email"])
+        )
+        contact_id = (
+            select(c.id)
+            .where(
+                c.integration_id == constant(conn, c.integration_id, integration_id),
+                c.email == bindparam("email"),
+            )
+            .scalar_subquery()
+        )
+        upsert_stmt = insert_for(conn, book_rows).values(
+            address_book_id=constant(conn, b.address_book_id, book_id),
+            contact_id=contact_id,
+            list_member_id=bindparam("list_member_id"),
+            scheduled=constant(conn, b.scheduled, True),
+            operation=bindparam("operation"),
+            scheduled_hash=bindparam("scheduled_hash"),
+            added_by_dotsync=constant(conn, b.added_by_dotsync, True),
+            export_failures=constant(conn, b.export_failures, 0),
+            created_at=constant(conn, b.created_at, now),
+            updated_at=constant(conn, b.updated_at, now),
+        )
+        # On an existing row keep added_by_dotsync as it was: a contact found in the book before dotsync
+        # exported it was not added by dotsync, and dotsync must never remove it.
+        self.schedule = PreparedMany(
+            conn,
+            upsert_stmt.on_conflict_do_update(
+                index_elements=["address_book_id", "contact_id"],
+                set_={
+                    name: upsert_stmt.excluded[name]
+                    for name in ("list_member_id", "scheduled", "operation", "scheduled_hash", "updated_at")
+                },
+            ),
+        )
 
 
 def removal_candidates(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:

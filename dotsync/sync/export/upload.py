@@ -12,13 +12,14 @@ import io
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from dotsync.db.models import AddressBook, AddressBookContact, ContactExport, ListMember
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.payload import FieldMap, member_values
+from dotsync.sync.export.payload import FieldMap, RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
 
@@ -65,39 +66,56 @@ class CsvChunker:
         return data, ids
 
 
-def _scheduled_rows(ctx: SyncContext, book: AddressBook) -> Iterator[tuple[int, str, dict[str, object]]]:
+class _Lines:
+    """A file-like sink for one :func:`csv.writer` reused for every row: each ``writerow`` is one string."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.write = self.lines.append
+
+
+def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[Any]]:
+    """Pages of (book row id, email, fields) of the scheduled rows, in id order (keyset, a short read each)."""
+    page = (
+        select(AddressBookContact.id, ListMember.email, ListMember.fields)
+        .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+        .where(
+            and_(
+                AddressBookContact.address_book_id == book.id,
+                AddressBookContact.scheduled,
+                AddressBookContact.id > bindparam("last_id"),
+            )
+        )
+        .order_by(AddressBookContact.id)
+        .limit(PAGE)
+    )
     last_id = 0
     while True:
         with ctx.sessions() as session:
-            rows = session.execute(
-                select(AddressBookContact.id, ListMember.email, ListMember.fields)
-                .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
-                .where(
-                    and_(
-                        AddressBookContact.address_book_id == book.id,
-                        AddressBookContact.scheduled,
-                        AddressBookContact.id > last_id,
-                    )
-                )
-                .order_by(AddressBookContact.id)
-                .limit(PAGE)
-            ).all()
+            rows = session.connection().execute(page, {"last_id": last_id}).all()
         if not rows:
             return
-        last_id = rows[-1].id
-        for row in rows:
-            yield row.id, row.email, row.fields or {}
+        last_id = rows[-1][0]
+        yield rows
 
 
 def upload_scheduled(ctx: SyncContext, book: AddressBook, mappings: Sequence[FieldMap]) -> UploadResult:
     result = UploadResult()
-    chunker = CsvChunker([m.data_field for m in mappings])
-    for row_id, email, fields in _scheduled_rows(ctx, book):
-        values, _bad = member_values(fields, mappings)
-        line = CsvChunker._encode([email, *values])
-        if not chunker.fits(line) and not _send(ctx, book, chunker, result):
-            return result
-        chunker.add(row_id, line)
+    formatter = RowFormatter(mappings)
+    chunker = CsvChunker(formatter.headers)
+    sink = _Lines()
+    writer = csv.writer(sink, lineterminator="\r\n")
+    values_of = formatter.values
+    for rows in _scheduled_pages(ctx, book):
+        sink.lines.clear()
+        for _row_id, email, fields in rows:
+            values, _bad = values_of(fields or {})
+            writer.writerow([email, *values])
+        for (row_id, _email, _fields), text in zip(rows, sink.lines, strict=True):
+            line = text.encode("utf-8")
+            if not chunker.fits(line) and not _send(ctx, book, chunker, result):
+                return result
+            chunker.add(row_id, line)
     if chunker.ids:
         _send(ctx, book, chunker, result)
     return result
@@ -131,7 +149,8 @@ def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: Uplo
                 updated_at=ctx.now,
             )
         )
-        session.execute(
+        # Core, not an ORM bulk update: nothing in the session needs synchronising with these rows.
+        session.connection().execute(
             update(AddressBookContact)
             .where(
                 AddressBookContact.address_book_id == book.id,

@@ -1,0 +1,103 @@
+"""Operations views: `dotsync status [--json]` and `dotsync runs [--json]` show what an operator needs — a failed
+run's error, a run skipped for the lock, uploads pending or stuck at Dotmailer, a run that never finished."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from dotsync.db.models import Integration
+from dotsync.sync import runs as run_history
+from dotsync.sync.lock import integration_lock
+from tests.e2e.world import World, people
+
+
+@pytest.fixture
+def world(app, cli_run, tmp_path) -> World:
+    w = World(app, cli_run, tmp_path)
+    w.account.create_book("Customers")
+    w.create_list("customers", people(6))
+    w.run("integration", "sync")
+    w.run("connect", "customers", "Customers")
+    return w
+
+
+def _integration_id(world: World) -> int:
+    with world.app.sessions()() as session:
+        return int(session.scalars(select(Integration.id).where(Integration.name == "acme")).one())
+
+
+def _status(world: World) -> dict[str, Any]:
+    (view,) = world.json("status")
+    return view
+
+
+def test_a_failed_runs_error_shows(world: World) -> None:
+    world.sandbox.faults.schedule("5xx", "/v2/address-books", times=20)
+    world.tick()
+    world.run("integration", "sync", expect=1)
+    latest = world.json("runs", "--limit", "1")[0]
+    assert latest["kind"] == "import" and latest["outcome"] == "failed"
+    assert "address_book" in latest["error"] and "HTTP 500" in latest["error"]
+    step = next(s for s in latest["steps"] if s["name"] == "address_book")
+    assert step["outcome"] == "failed" and "HTTP 500" in step["error"]
+    assert _status(world)["last_runs"]["import"]["outcome"] == "failed"
+    assert "HTTP 500" in _status(world)["last_runs"]["import"]["error"]
+    text = world.run("runs").stdout + world.run("status").stdout
+    assert "failed" in text and "HTTP 500" in text
+    # A book whose export fails carries its error in status, as a problem to act on.
+    world.sandbox.faults.clear()
+    world.account.delete_book("Customers")
+    world.tick()
+    world.run("integration", "sync")
+    world.run("dotmailer", "export", expect=1)
+    view = _status(world)
+    assert view["last_runs"]["export"]["outcome"] == "failed"
+    assert any("Customers" in p and "deleted" in p for p in view["problems"]), view["problems"]
+    assert "problem:" in world.run("status").stdout
+
+
+def test_a_locked_run_shows_as_skipped(world: World) -> None:
+    with integration_lock(world.app.engine(), _integration_id(world), "acme", "export"):
+        result = world.run("dotmailer", "export", expect=75)
+    assert "busy" in result.stderr and "locked by export" in result.stderr
+    latest = world.json("runs", "--limit", "1")[0]
+    assert latest["kind"] == "export" and latest["outcome"] == "skipped"
+    assert "locked by export" in latest["error"] and latest["api_calls"] == 0
+    assert _status(world)["last_runs"]["export"]["outcome"] == "skipped"
+    assert "skipped" in world.run("runs").stdout
+    # The lock is free again afterwards.
+    world.run("dotmailer", "export")
+    assert world.json("runs", "--limit", "1")[0]["outcome"] == "success"
+
+
+def test_pending_and_stuck_imports_show(world: World) -> None:
+    world.sandbox.imports.polls_before_finish = 1000
+    world.tick()
+    world.run("dotmailer", "export")
+    (book,) = _status(world)["books"]
+    assert book["pending_imports"] == 1 and book["stuck_imports"] == []
+    (upload,) = world.uploads()
+    world.tick(60)
+    world.run("dotmailer", "export")
+    (book,) = _status(world)["books"]
+    assert book["pending_imports"] == 1 and book["stuck_imports"] == []
+    world.tick(70)  # over two hours since the upload
+    (book,) = _status(world)["books"]
+    assert book["stuck_imports"] == [upload.id]
+    assert "Customers" in world.run("status").stdout
+    export = world.json("runs", "--limit", "1")[0]["steps"][0]
+    assert export["counts"]["pending_imports"] == 1 and export["counts"]["status"] == "waiting"
+
+
+def test_a_killed_run_shows_as_never_finished(world: World) -> None:
+    run_id = run_history.start_run(
+        world.app.sessions(), "export", _integration_id(world), world.sandbox.now()
+    )
+    assert world.json("runs", "--limit", "1")[0]["outcome"] == "running"
+    assert not _status(world)["problems"]
+    world.tick(150)
+    problems = _status(world)["problems"]
+    assert any(f"run {run_id}" in p and "never finished" in p for p in problems), problems
