@@ -18,6 +18,7 @@ from dotsync.db.models import (
     Run,
     RunStep,
 )
+from dotsync.services.integrations import get_integration
 
 STUCK_AFTER = timedelta(hours=2)
 
@@ -131,6 +132,7 @@ def _run_brief(run: Run) -> dict[str, Any]:
 def runs_view(session: Session, *, integration: str | None, limit: int) -> list[dict[str, Any]]:
     query = select(Run, Integration.name).outerjoin(Integration, Integration.id == Run.integration_id)
     if integration is not None:
+        get_integration(session, integration)  # an unknown name is bad input (exit 2), not an empty history
         query = query.where(Integration.name == integration)
     rows = session.execute(query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)).all()
     views = []

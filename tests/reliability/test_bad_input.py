@@ -170,7 +170,7 @@ CLI_CASES: list[tuple[tuple[str, ...], int, str]] = [
     (("campaigns", "show", "no campaign"), 2, r"no campaign"),
     (("datafields", "list", "--integration", "nope"), 2, r"nope"),
     (("runs", "--limit", "0"), 2, r"limit|0"),
-    (("runs", "--integration", "nope"), 0, r""),
+    (("runs", "--integration", "nope"), 2, r"nope"),
 ]
 
 
