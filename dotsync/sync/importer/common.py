@@ -88,9 +88,7 @@ def _rows_by(conn: Connection, column: Any, integration_id: int, keys: Sequence[
     if not keys:
         return {}
     rows = conn.execute(
-        select(CONTACTS.c.id, CONTACTS.c.email, CONTACTS.c.origin_id).where(
-            CONTACTS.c.integration_id == integration_id, column.in_(keys)
-        )
+        select(CONTACTS).where(CONTACTS.c.integration_id == integration_id, column.in_(keys))
     ).all()
     return {getattr(row, column.key): row for row in rows}
 
@@ -190,6 +188,11 @@ def resolve_contacts(
             )
             continue
         result[record.email] = target_id
+        current = row_e if row_e is not None else row_o
+        if row_o is not None and row_o.id != target_id:
+            current = None
+        if current is not None and current.email == record.email and _same(current, values):
+            continue  # re-read, unchanged: no write (an overlap re-read of a big book stays cheap)
         updates.append({"id": target_id, **values, "updated_at": now})
 
     if stale:
@@ -211,6 +214,11 @@ def resolve_contacts(
             }
         )
     return result
+
+
+def _same(row: Any, values: Mapping[str, Any]) -> bool:
+    """True when a stored contact row already holds every value of an API record."""
+    return all(getattr(row, column) == value for column, value in values.items())
 
 
 def unique_by(rows: Iterable[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any]]:

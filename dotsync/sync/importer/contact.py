@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
@@ -64,9 +65,24 @@ def save_contacts(
         members = {
             email: found[0][1] for email, found in member_ids(conn, [book.marketing_list_id], ids).items()
         }
+    existing = {
+        row.contact_id: (row.status, row.list_member_id)
+        for row in conn.execute(
+            select(BOOK_CONTACTS.c.contact_id, BOOK_CONTACTS.c.status, BOOK_CONTACTS.c.list_member_id).where(
+                BOOK_CONTACTS.c.address_book_id == book.id, BOOK_CONTACTS.c.contact_id.in_(list(ids.values()))
+            )
+        )
+    }
     linked: list[dict[str, Any]] = []
     unlinked: list[dict[str, Any]] = []
     for email, contact_id in ids.items():
+        known = existing.get(contact_id)
+        if (
+            known is not None
+            and known[0] == status[email]
+            and (email not in members or known[1] == members[email])
+        ):
+            continue  # unchanged membership: no write
         row = {
             "address_book_id": book.id,
             "contact_id": contact_id,
