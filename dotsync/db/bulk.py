@@ -66,6 +66,22 @@ class PreparedMany:
             self.conn.exec_driver_sql(self.sql, list(rows))
 
 
+# Rows written in one go past which PostgreSQL's planner statistics are refreshed (see refresh_statistics).
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def refresh_statistics(conn: Connection, *tables: str) -> None:
+    """``ANALYZE`` the tables on PostgreSQL after a bulk write (a no-op elsewhere).
+
+    Autovacuum updates statistics only some time after a large load; until then the planner believes a
+    freshly filled table is tiny, and the batched ``IN`` look-ups that follow (e.g. the contact import reading
+    the uploaded contacts back) run as sequential scans: minutes instead of seconds at 100,000 rows.
+    """
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)

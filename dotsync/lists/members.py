@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dotsync.db.bulk import batched
+from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, refresh_statistics
 from dotsync.db.models import SUBSCRIBED, ListMember
 from dotsync.errors import BadInputError
 from dotsync.lists.csvfile import CsvFile
@@ -272,6 +272,8 @@ def load_csv(
                     batch = []
                     report(label, result.rows_read, _estimate_total(csv_file, result.rows_read))
         writer.write(batch)
+        if result.new + result.changed >= ANALYZE_AFTER_ROWS:
+            refresh_statistics(conn, "list_member")
         report(label, result.rows_read, result.rows_read)
         if result.rows_read and not preparer.seen:
             # Nothing usable at all: most likely the wrong column, so refuse rather than load an empty list.

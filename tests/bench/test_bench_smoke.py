@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_runs_on_200_members(tmp_path: Path) -> None:
     out = tmp_path / "out"
+    args = ["--members", "200", "--books", "2", "--campaigns", "3", "--no-docs", "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--members", "200", "--books", "2", "--campaigns", "3", "--no-docs"]
-        + ["--out", str(out)],
+        [sys.executable, "-m", "bench", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -25,7 +25,12 @@ def test_bench_runs_on_200_members(tmp_path: Path) -> None:
     )
     assert done.returncode in (0, 1), done.stderr[-3000:]
     result = json.loads((out / "results.json").read_text())
-    assert (result["members"], result["database"], result["books"], result["campaigns"]) == (200, "sqlite", 2, 3)
+    assert (result["members"], result["database"], result["books"], result["campaigns"]) == (
+        200,
+        "sqlite",
+        2,
+        3,
+    )
     phases = result["phases"]
     for name in ("first_export", "floor", "settle", "incremental", "unchanged"):
         assert {"wall_s", "cpu_s", "process_peak_rss_mb"} <= phases[name].keys(), name

@@ -16,7 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, func, literal_column, not_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from dotsync.db.bulk import PreparedMany, constant, insert_for
+from dotsync.db.bulk import ANALYZE_AFTER_ROWS, PreparedMany, constant, insert_for, refresh_statistics
 from dotsync.db.models import (
     ACTIVE_CONTACT_STATUSES,
     OP_ADD,
@@ -178,7 +178,8 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
         .order_by(ListMember.id)
         .limit(PAGE)
     )
-    last_id = 0
+    last_id = written = 0
+    analyze_at = ANALYZE_AFTER_ROWS // 2
     values_of, digest_of = formatter.values, formatter.digest
     while True:
         ctx.progress(f"prepare {book.name}", plan.added + plan.updated + plan.unchanged)
@@ -231,6 +232,12 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
             )
         scheduler.insert_contacts(new_contacts)
         scheduler.schedule(to_schedule)
+        written += len(to_schedule)
+        if written >= analyze_at:
+            # The tables this query joins grow as it pages: without fresh statistics PostgreSQL keeps a plan
+            # made for empty tables (a scan of contact per member). Refreshed each time they have doubled.
+            refresh_statistics(conn, "contact", "address_book_contact")
+            analyze_at = 2 * written
 
 
 class Scheduler:
