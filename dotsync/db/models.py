@@ -100,7 +100,8 @@ class ListMember(Timestamped, Base):
     __tablename__ = "list_member"
     __table_args__ = (
         UniqueConstraint("list_id", "email"),
-        Index("ix_list_member_list_state", "list_id", "state"),
+        # Export pages walk a list's members in id order: the id ends the index.
+        Index("ix_list_member_list_state", "list_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +139,8 @@ class AddressBook(Timestamped, Base):
     last_contact_import_at: Mapped[datetime | None]
     last_unsubscribe_import_at: Mapped[datetime | None]
     last_exported_at: Mapped[datetime | None]
+    # Hash of the mappings and data-field types the last plan used; when it changes every member is re-planned.
+    plan_signature: Mapped[str | None] = mapped_column(String(32))
     # Mass-change guard (per connection): thresholds and a one-shot confirmation.
     guard_remove_percent: Mapped[float] = mapped_column(Float, default=20.0)
     guard_remove_max: Mapped[int] = mapped_column(Integer, default=1000)
@@ -177,7 +180,7 @@ class AddressBookContact(Timestamped, Base):
     __tablename__ = "address_book_contact"
     __table_args__ = (
         UniqueConstraint("address_book_id", "contact_id"),
-        Index("ix_abc_book_scheduled", "address_book_id", "scheduled"),
+        Index("ix_abc_book_scheduled", "address_book_id", "scheduled", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -197,6 +200,8 @@ class AddressBookContact(Timestamped, Base):
     import_id: Mapped[str | None] = mapped_column(String(100), index=True)
     sent_hash: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
+    # The member's fields_hash when this row was last planned: an unchanged member is skipped in SQL.
+    member_hash: Mapped[str | None] = mapped_column(String(32))
     # Uploads of this row that ended in an error status; a row is re-queued after a failure only once.
     export_failures: Mapped[int] = mapped_column(Integer, default=0)
 

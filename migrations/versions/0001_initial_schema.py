@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('last_contact_import_at', dotsync.db.types.UTCDateTime(), nullable=True),
     sa.Column('last_unsubscribe_import_at', dotsync.db.types.UTCDateTime(), nullable=True),
     sa.Column('last_exported_at', dotsync.db.types.UTCDateTime(), nullable=True),
+    sa.Column('plan_signature', sa.String(length=32), nullable=True),
     sa.Column('guard_remove_percent', sa.Float(), nullable=False),
     sa.Column('guard_remove_max', sa.Integer(), nullable=False),
     sa.Column('guard_update_percent', sa.Float(), nullable=False),
@@ -150,7 +151,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('list_id', 'email', name=op.f('uq_list_member_list_id_email'))
     )
     with op.batch_alter_table('list_member', schema=None) as batch_op:
-        batch_op.create_index('ix_list_member_list_state', ['list_id', 'state'], unique=False)
+        batch_op.create_index('ix_list_member_list_state', ['list_id', 'state', 'id'], unique=False)
 
     op.create_table('lock_holder',
     sa.Column('integration_id', sa.Integer(), nullable=False),
@@ -232,6 +233,7 @@ def upgrade() -> None:
     sa.Column('import_id', sa.String(length=100), nullable=True),
     sa.Column('sent_hash', sa.String(length=32), nullable=True),
     sa.Column('sent_at', dotsync.db.types.UTCDateTime(), nullable=True),
+    sa.Column('member_hash', sa.String(length=32), nullable=True),
     sa.Column('export_failures', sa.Integer(), nullable=False),
     sa.Column('created_at', dotsync.db.types.UTCDateTime(), nullable=False),
     sa.Column('updated_at', dotsync.db.types.UTCDateTime(), nullable=False),
@@ -242,7 +244,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('address_book_id', 'contact_id', name=op.f('uq_address_book_contact_address_book_id_contact_id'))
     )
     with op.batch_alter_table('address_book_contact', schema=None) as batch_op:
-        batch_op.create_index('ix_abc_book_scheduled', ['address_book_id', 'scheduled'], unique=False)
+        batch_op.create_index('ix_abc_book_scheduled', ['address_book_id', 'scheduled', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_book_contact_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_book_contact_import_id'), ['import_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_address_book_contact_list_member_id'), ['list_member_id'], unique=False)

@@ -8,12 +8,25 @@ committed — the numbers of both are the same by construction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, literal_column, not_, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from dotsync.db.bulk import ANALYZE_AFTER_ROWS, PreparedMany, constant, insert_for, refresh_statistics
@@ -150,11 +163,28 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
         .values(scheduled=False)
     )
     scheduler = Scheduler(conn, ctx.integration_id, book.id, ctx.now)
+    signature = plan_signature(formatter.mappings)
+    # With the same mappings as last time, a member whose fields and row are as last planned cannot have
+    # changed what Dotmailer should hold: such rows are skipped in SQL, without reading or hashing them.
+    only_changed = (
+        or_(
+            AddressBookContact.id.is_(None),
+            AddressBookContact.member_hash.is_(None),
+            AddressBookContact.member_hash != ListMember.fields_hash,
+            AddressBookContact.sent_hash.is_(None),
+            AddressBookContact.scheduled,
+        )
+        if book.plan_signature == signature
+        else true()
+    )
+    book.plan_signature = signature
     page = (
         select(
             ListMember.id,
             ListMember.email,
             ListMember.fields,
+            ListMember.fields_hash,
+            AddressBookContact.member_hash,
             Contact.id.label("contact_id"),
             Contact.origin_id,
             AddressBookContact.id.label("abc_id"),
@@ -174,6 +204,7 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
             ListMember.state == SUBSCRIBED,
             ListMember.is_current,
             ListMember.id > bindparam("last_id"),
+            only_changed,
         )
         .order_by(ListMember.id)
         .limit(PAGE)
@@ -189,10 +220,13 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
         last_id = rows[-1][0]
         new_contacts: list[dict[str, Any]] = []
         to_schedule: list[dict[str, Any]] = []
+        remember: list[dict[str, Any]] = []
         for (
             member_id,
             email,
             fields,
+            member_hash,
+            planned_hash,
             contact_id,
             origin_id,
             abc_id,
@@ -207,6 +241,8 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
                 (not scheduled and sent_hash == digest) or (scheduled and scheduled_hash == digest)
             ):
                 plan.unchanged += 1
+                if planned_hash != member_hash:
+                    remember.append({"b_id": abc_id, "b_hash": member_hash})
                 continue
             if contact_id is None or origin_id is None:
                 operation = OP_NEW
@@ -228,7 +264,15 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
                     "list_member_id": member_id,
                     "operation": operation,
                     "scheduled_hash": digest,
+                    "member_hash": member_hash,
                 }
+            )
+        if remember:
+            conn.execute(
+                update(AddressBookContact)
+                .where(AddressBookContact.id == bindparam("b_id"))
+                .values(member_hash=bindparam("b_hash")),
+                remember,
             )
         scheduler.insert_contacts(new_contacts)
         scheduler.schedule(to_schedule)
@@ -238,6 +282,12 @@ def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan
             # made for empty tables (a scan of contact per member). Refreshed each time they have doubled.
             refresh_statistics(conn, "contact", "address_book_contact")
             analyze_at = 2 * written
+
+
+def plan_signature(mappings: Sequence[FieldMap]) -> str:
+    """A hash of what decides a row's content besides the member: the mappings and the data-field types."""
+    text = "|".join(f"{m.data_field}={'+'.join(m.list_fields)}:{m.type}" for m in mappings)
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class Scheduler:
@@ -277,6 +327,7 @@ class Scheduler:
             scheduled=constant(conn, b.scheduled, True),
             operation=bindparam("operation"),
             scheduled_hash=bindparam("scheduled_hash"),
+            member_hash=bindparam("member_hash"),
             added_by_dotsync=constant(conn, b.added_by_dotsync, True),
             export_failures=constant(conn, b.export_failures, 0),
             created_at=constant(conn, b.created_at, now),
@@ -290,7 +341,14 @@ class Scheduler:
                 index_elements=["address_book_id", "contact_id"],
                 set_={
                     name: upsert_stmt.excluded[name]
-                    for name in ("list_member_id", "scheduled", "operation", "scheduled_hash", "updated_at")
+                    for name in (
+                        "list_member_id",
+                        "scheduled",
+                        "operation",
+                        "scheduled_hash",
+                        "member_hash",
+                        "updated_at",
+                    )
                 },
             ),
         )
