@@ -99,10 +99,6 @@ def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
     ]
 
 
-def headers_for(mappings: Sequence[FieldMap]) -> list[str]:
-    return [m.data_field for m in mappings]
-
-
 def sync_state_back(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
     """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
     account) become ``unsubscribed``, with the Dotmailer status as the reason."""
