@@ -500,3 +500,25 @@ class LockHolder(Base):
     )
     holder: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime]
+
+
+class AlertState(Base):
+    """A problem that alerts know about: announced (``announced_at`` set) or waiting to be (delivery failed).
+
+    One row per problem key; the row is deleted once the problem cleared and its ``resolved`` was delivered.
+    ``cleared_at`` marks a cleared problem whose ``resolved`` message could not be delivered yet.
+    """
+
+    __tablename__ = "alert_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    book: Mapped[str | None] = mapped_column(String(255))
+    problem: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime | None]
+    run_id: Mapped[int | None]
+    first_seen_at: Mapped[datetime]
+    announced_at: Mapped[datetime | None]
+    cleared_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
@@ -19,6 +20,7 @@ from dotsync.db.models import (
     RunStep,
 )
 from dotsync.services.integrations import get_integration
+from dotsync.sync.runs import KILLED, killed_run_ids
 
 STUCK_AFTER = timedelta(hours=2)
 
@@ -35,7 +37,7 @@ def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
                 .limit(1)
             )
             if run is not None:
-                last_runs[kind] = _run_brief(run)
+                last_runs[kind] = _run_brief(run, killed=_killed(session, [run]))
         calls = session.scalar(
             select(func.coalesce(func.sum(Run.api_calls), 0)).where(
                 Run.integration_id == integration.id, Run.started_at >= now - timedelta(hours=1)
@@ -110,20 +112,29 @@ def _problems(session: Session, integration_id: int, now: datetime) -> list[str]
             Run.integration_id == integration_id, Run.outcome == "running", Run.started_at < now - STUCK_AFTER
         )
     ).all()
+    killed = _killed(session, running)
     for run in running:
+        if run.id in killed:
+            continue  # its process died: shown as "killed" in the history, the next runs take over
         problems.append(
-            f"run {run.id} ({run.kind}) started {run.started_at:%Y-%m-%d %H:%M} never finished (killed?)"
+            f"run {run.id} ({run.kind}) started {run.started_at:%Y-%m-%d %H:%M} is still running (stuck?)"
         )
     return problems
 
 
-def _run_brief(run: Run) -> dict[str, Any]:
+def _killed(session: Session, candidates: list[Run]) -> set[int]:
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+    return killed_run_ids(session, bind, candidates)
+
+
+def _run_brief(run: Run, killed: Collection[int] = ()) -> dict[str, Any]:
     return {
         "id": run.id,
         "kind": run.kind,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "outcome": run.outcome,
+        "outcome": KILLED if run.id in killed else run.outcome,
         "api_calls": run.api_calls,
         "error": run.error,
     }
@@ -135,12 +146,13 @@ def runs_view(session: Session, *, integration: str | None, limit: int) -> list[
         get_integration(session, integration)  # an unknown name is bad input (exit 2), not an empty history
         query = query.where(Integration.name == integration)
     rows = session.execute(query.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)).all()
+    killed = _killed(session, [run for run, _name in rows])
     views = []
     for run, name in rows:
         steps = session.scalars(select(RunStep).where(RunStep.run_id == run.id).order_by(RunStep.id)).all()
         views.append(
             {
-                **_run_brief(run),
+                **_run_brief(run, killed),
                 "integration": name,
                 "host": run.host,
                 "pid": run.pid,

@@ -122,3 +122,35 @@ def _locked(name: str, holder: str | None, since: datetime | None) -> LockedErro
     who = holder or "another dotsync run"
     when = f" since {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
     return LockedError(f"integration {name!r} is busy: locked by {who}{when}; this run was skipped")
+
+
+def is_lock_free(engine: Engine, integration_id: int) -> bool:
+    """True when nobody holds the integration's run lock right now (taken and released at once to find out).
+
+    Used to tell a run whose process died (its row still says ``running``, its lock is free) from a live one.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                {"ns": _ADVISORY_NAMESPACE, "id": integration_id},
+            ).scalar_one()
+            if got:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(:ns, :id)"),
+                    {"ns": _ADVISORY_NAMESPACE, "id": integration_id},
+                )
+            conn.commit()
+            return bool(got)
+    if engine.dialect.name != "sqlite":
+        return False  # unknown lock kind: never call a run killed on a guess
+    path = _lock_file(engine, integration_id)
+    if not path.exists():
+        return True
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return True

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import Run, RunStep
 from dotsync.db.types import utcnow
 
 SUCCESS, FAILED, SKIPPED, PARTIAL, STOPPED = "success", "failed", "skipped", "partial", "stopped_early"
+RUNNING, KILLED = "running", "killed"
 
 
 def start_run(sessions: sessionmaker[Session], kind: str, integration_id: int | None, now: datetime) -> int:
@@ -102,3 +104,38 @@ def prune_history(sessions: sessionmaker[Session], now: datetime, days: int) -> 
             delete(ContactExport).where(ContactExport.faults_processed, ContactExport.updated_at < cutoff)
         )
         return sum(int(getattr(r, "rowcount", 0) or 0) for r in (steps, deleted_runs, exports))
+
+
+def killed_run_ids(session: Session, engine: Engine, candidates: Iterable[Run]) -> set[int]:
+    """Which of these runs died: still ``running`` in the history, but their process is gone.
+
+    A run is killed when its integration's lock is free (the lock dies with its holder), or when a later run
+    of the same integration got the lock (it started after this one and was not skipped). The row itself is
+    left as it is: "killed" is what the history shows, not a write made by whoever looks.
+    """
+    running = [r for r in candidates if r.outcome == RUNNING and r.integration_id is not None]
+    if not running:
+        return set()
+    from dotsync.sync.lock import is_lock_free
+
+    killed: set[int] = set()
+    free: dict[int, bool] = {}
+    for run in running:
+        assert run.integration_id is not None
+        later = session.scalar(
+            select(Run.id)
+            .where(
+                Run.integration_id == run.integration_id,
+                Run.id > run.id,
+                Run.outcome != SKIPPED,
+            )
+            .limit(1)
+        )
+        if later is not None:
+            killed.add(run.id)
+            continue
+        if run.integration_id not in free:
+            free[run.integration_id] = is_lock_free(engine, run.integration_id)
+        if free[run.integration_id]:
+            killed.add(run.id)
+    return killed

@@ -94,9 +94,9 @@ def test_no_stale_lock_after_sigkill(connected: ServedWorld) -> None:
     # The next run (a real process, as under cron) gets the lock at once and does the work.
     code, out, err = finish(world.spawn("dotmailer", "export"))
     assert code == 0, (code, out, err)
-    # The killed run stays visible in the history as never finished; the next one succeeded.
+    # The killed run stays visible in the history as killed (not running); the next one succeeded.
     runs = world.json("runs")
-    assert [r["outcome"] for r in runs if r["kind"] == "export"] == ["success", "running"]
+    assert [r["outcome"] for r in runs if r["kind"] == "export"] == ["success", "killed"]
 
 
 def test_a_lock_message_is_not_lost_behind_another_integrations_failure() -> None:

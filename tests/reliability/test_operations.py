@@ -92,12 +92,18 @@ def test_pending_and_stuck_imports_show(world: World) -> None:
     assert export["counts"]["pending_imports"] == 1 and export["counts"]["status"] == "waiting"
 
 
-def test_a_killed_run_shows_as_never_finished(world: World) -> None:
-    run_id = run_history.start_run(
-        world.app.sessions(), "export", _integration_id(world), world.sandbox.now()
-    )
-    assert world.json("runs", "--limit", "1")[0]["outcome"] == "running"
+def test_a_killed_run_shows_as_killed_once_its_lock_is_free(world: World) -> None:
+    integration_id = _integration_id(world)
+    with integration_lock(world.app.engine(), integration_id, "acme", "export"):
+        run_id = run_history.start_run(world.app.sessions(), "export", integration_id, world.sandbox.now())
+        # Its process still holds the lock: it is running.
+        assert world.json("runs", "--limit", "1")[0]["outcome"] == "running"
+        assert not _status(world)["problems"]
+        world.tick(150)
+        problems = _status(world)["problems"]
+        assert any(f"run {run_id}" in p and "still running" in p for p in problems), problems
+    # The holder died (its lock is free): the history says killed, not running, and it is no problem.
+    assert world.json("runs", "--limit", "1")[0]["outcome"] == "killed"
+    assert _status(world)["last_runs"]["export"]["outcome"] == "killed"
     assert not _status(world)["problems"]
-    world.tick(150)
-    problems = _status(world)["problems"]
-    assert any(f"run {run_id}" in p and "never finished" in p for p in problems), problems
+    assert "killed" in world.run("runs").stdout
