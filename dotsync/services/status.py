@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,7 +122,7 @@ def _problems(session: Session, integration_id: int, now: datetime) -> list[str]
     return problems
 
 
-def _killed(session: Session, candidates: list[Run]) -> set[int]:
+def _killed(session: Session, candidates: Sequence[Run]) -> set[int]:
     bind = session.get_bind()
     assert isinstance(bind, Engine)
     return killed_run_ids(session, bind, candidates)
