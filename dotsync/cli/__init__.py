@@ -1,25 +1,55 @@
 """The command line: click commands only. Each parses, builds collaborators, calls one service, renders.
 
 Exceptions become exit codes in exactly one place, :func:`main`, through :func:`dotsync.errors.exit_code_for`.
+
+Commands are loaded lazily (:mod:`dotsync.cli.lazy`): this module imports click and nothing heavy, so
+``dotsync --help`` starts fast, and a command's module (with the database, HTTP and sync code it needs) is
+imported only when that command runs. Registering a command is one :class:`Lazy` line in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from dotsync import __version__
-from dotsync.cli.context import AppContext
-from dotsync.config import load_settings
-from dotsync.console import setup_logging
+from dotsync.cli.lazy import Lazy, LazyGroup
 from dotsync.errors import EXIT_FAILURE, EXIT_USAGE, DotsyncError, exit_code_for
+
+if TYPE_CHECKING:
+    from dotsync.cli.context import AppContext
 
 log = logging.getLogger("dotsync")
 
+# Every command: name (a space for a sub-group's command), "module:attribute", the line `--help` lists.
+COMMANDS = (
+    Lazy("db", "dotsync.cli.db_cmd:db", "Manage dotsync's own database."),
+    Lazy("integration", "dotsync.cli.integration_cmd:integration", "Dotmailer accounts (API users) that dotsync syncs with."),
+    Lazy("integration sync", "dotsync.cli.sync_cmd:integration_sync", "Import from Dotmailer (cron): books, contacts, activity..."),
+    Lazy("dotmailer", "dotsync.cli.sync_cmd:dotmailer", "Commands that push to Dotmailer."),
+    Lazy("sync", "dotsync.cli.sync_cmd:sync", "Import, then export: everything, or only LIST's address book."),
+    Lazy("list", "dotsync.cli.list_cmd:list_group", "Marketing lists: static (CSV, by hand) or a SQL query."),
+    Lazy("books", "dotsync.cli.books_cmd:books", "Dotmailer address books: list imported ones, create one."),
+    Lazy("connect", "dotsync.cli.connect_cmd:connect", "Connect LIST to an address book BOOK (name or id)."),
+    Lazy("connection", "dotsync.cli.connect_cmd:connection", "Show or change a list's connection to its address book."),
+    Lazy("disconnect", "dotsync.cli.connect_cmd:disconnect", "Disconnect LIST from its address book."),
+    Lazy("campaigns", "dotsync.cli.campaigns_cmd:campaigns", "Campaigns sent to connected books, with statistics."),
+    Lazy("datafields", "dotsync.cli.datafields_cmd:datafields", "Dotmailer contact data fields."),
+    Lazy("status", "dotsync.cli.status_cmd:status", "Health per integration: last runs, API calls, books, problems."),
+    Lazy("runs", "dotsync.cli.status_cmd:runs", "Run history, newest first."),
+    Lazy("demo", "dotsync.cli.demo_cmd:demo", "The whole flow against the built-in sandbox, offline."),
+    Lazy("sandbox", "dotsync.cli.sandbox_cmd:sandbox", "A fake Dotmailer API for trying dotsync offline."),
+)  # fmt: skip
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--database-url",
     metavar="URL",
@@ -46,6 +76,11 @@ def cli(ctx: click.Context, database_url: str | None, verbose: int, quiet: bool)
     Exit codes: 0 success, 1 failure, 2 usage or bad input, 3 configuration or credentials,
     75 skipped because another run holds the integration's lock.
     """
+    # Imported here, not at the top: `dotsync --help` never gets this far, and stays fast.
+    from dotsync.cli.context import AppContext
+    from dotsync.config import load_settings
+    from dotsync.console import setup_logging
+
     verbosity = -1 if quiet else verbose
     setup_logging(verbosity)
     if isinstance(ctx.obj, AppContext):  # tests and the demo hand in a ready context
@@ -55,39 +90,6 @@ def cli(ctx: click.Context, database_url: str | None, verbose: int, quiet: bool)
         return
     ctx.obj = AppContext(settings=load_settings(database_url=database_url), verbosity=verbosity)
     ctx.call_on_close(ctx.obj.close)
-
-
-def _register() -> None:
-    from dotsync.cli import db_cmd, integration_cmd
-
-    cli.add_command(db_cmd.db)
-    cli.add_command(integration_cmd.integration)
-    # Commands built by later pieces register themselves here when present.
-    import importlib
-
-    for module_name, attr in (
-        ("dotsync.cli.sandbox_cmd", "sandbox"),
-        ("dotsync.cli.list_cmd", "list_group"),
-        ("dotsync.cli.books_cmd", "books"),
-        ("dotsync.cli.campaigns_cmd", "campaigns"),
-        ("dotsync.cli.datafields_cmd", "datafields"),
-        ("dotsync.cli.connect_cmd", "COMMANDS"),
-        ("dotsync.cli.sync_cmd", "COMMANDS"),
-        ("dotsync.cli.status_cmd", "COMMANDS"),
-        ("dotsync.cli.demo_cmd", "demo"),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found = getattr(module, attr)
-        for command in found if isinstance(found, list | tuple) else [found]:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None, obj: AppContext | None = None) -> None:

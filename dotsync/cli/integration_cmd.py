@@ -8,6 +8,7 @@ import sys
 import click
 
 from dotsync.cli.context import AppContext
+from dotsync.cli.lazy import LazyGroup
 from dotsync.cli.options import json_option
 from dotsync.console import info, print_json, print_mapping, print_table
 from dotsync.db.engine import session_scope
@@ -35,7 +36,7 @@ def read_password(password_stdin: bool, *, required: bool = True) -> str | None:
     )
 
 
-@click.group()
+@click.group(cls=LazyGroup)  # `integration sync` is registered in dotsync.cli.COMMANDS
 def integration() -> None:
     """Dotmailer accounts (API users) that dotsync syncs with."""
 

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from dotsync.cli.context import AppContext
-from dotsync.cli.integration_cmd import integration
 from dotsync.cli.options import integration_option, json_option
 from dotsync.console import ProgressReporter, print_json, progress_enabled
 from dotsync.services import sync as svc
@@ -53,7 +52,7 @@ def _render(report: SyncReport, as_json: bool) -> None:
     report.raise_for_outcome()
 
 
-@integration.command("sync")
+@click.command("sync")
 @integration_option
 @click.option(
     "--connector",

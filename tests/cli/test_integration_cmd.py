@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import click
 from sqlalchemy import text
 
 from dotsync.cli.context import AppContext
@@ -161,10 +162,12 @@ def test_empty_database_migrated_on_first_use(tmp_path, secret_key) -> None:
 def test_every_command_has_help(cli_run) -> None:
     from dotsync.cli import cli
 
-    def walk(group, path):
-        for name, command in group.commands.items():
+    def walk(group, path):  # through click's API: commands are loaded lazily
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
             yield [*path, name], command
-            if hasattr(command, "commands"):
+            if isinstance(command, click.Group):
                 yield from walk(command, [*path, name])
 
     for path, command in walk(cli, []):
