@@ -1,6 +1,9 @@
 """Terminal output: logging setup (rich on a terminal, plain lines under cron), tables, JSON, progress.
 
 Only this module and the CLI import rich. Results go to stdout; logs and progress go to stderr.
+
+rich is imported when something is first printed, not when this module is (every command's start-up would pay
+for it, and cron runs log plain lines): ``stdout`` and ``stderr`` are made on first use.
 """
 
 from __future__ import annotations
@@ -11,15 +14,30 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+    stdout: Console
+    stderr: Console
+
+
+@cache
+def _console(to_stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=to_stderr, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Any:
+    """``console.stdout`` / ``console.stderr``: the rich consoles, made on first use."""
+    if name in ("stdout", "stderr"):
+        return _console(name == "stderr")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -33,7 +51,9 @@ def setup_logging(verbosity: int) -> None:
             root.removeHandler(old)
     handler: logging.Handler
     if sys.stderr.isatty():
-        handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=verbosity > 0)
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=_console(True), show_path=False, rich_tracebacks=verbosity > 0)
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -72,26 +92,30 @@ def format_value(value: Any) -> str:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*(format_value(v) for v in row))
-    stdout.print(table)
+    _console(False).print(table)
 
 
 def print_mapping(title: str | None, items: Sequence[tuple[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key, value in items:
         table.add_row(key, format_value(value))
-    stdout.print(table)
+    _console(False).print(table)
 
 
 def info(message: str) -> None:
     """A human message on stderr (never mixed into stdout results)."""
-    stderr.print(message, highlight=False)
+    _console(True).print(message, highlight=False)
 
 
 class ProgressReporter:
@@ -101,12 +125,14 @@ class ProgressReporter:
         self._progress: Progress | None = None
         self._tasks: dict[str, Any] = {}
         if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=stderr,
+                console=_console(True),
                 transient=True,
             )
 

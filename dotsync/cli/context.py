@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +16,8 @@ from dotsync.db.types import utcnow
 from dotsync.secret import SecretBox, load_or_create_key
 
 if TYPE_CHECKING:
+    import httpx
+
     from dotsync.db.models import Integration
     from dotsync.dotmailer.client import DotmailerClient
 
