@@ -42,7 +42,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -220,7 +221,10 @@ class DotmailerClient:
             verify=True,
             follow_redirects=False,
             transport=transport,
+            event_hooks={"response": [self._note_server_time]},
         )
+        # (server time from the last answer's Date header, time.monotonic() when it came): see server_now().
+        self._server_time: tuple[datetime, float] | None = None
         self.calls_made = 0
         self.calls_by_endpoint: Counter[str] = Counter()
         self.account_info: ApiAccountInfo | None = None
@@ -262,6 +266,29 @@ class DotmailerClient:
         if self._remaining_at_info is None:
             return None
         return max(0, self._remaining_at_info - (self.calls_made - self._calls_at_info))
+
+    def server_now(self) -> datetime | None:
+        """Dotmailer's clock now: the last answer's ``Date`` header plus the time elapsed since (monotonic).
+
+        None until an answer with a readable ``Date`` came back. ``Date`` has whole seconds (rounded down), so
+        this is at most a second behind the server: safe for "since" watermarks, and immune to our clock.
+        """
+        if self._server_time is None:
+            return None
+        stamp, seen = self._server_time
+        return stamp + timedelta(seconds=time.monotonic() - seen)
+
+    def _note_server_time(self, response: httpx.Response) -> None:
+        text = response.headers.get("date")
+        if not text:
+            return
+        try:
+            stamp = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        self._server_time = (stamp.astimezone(UTC), time.monotonic())
 
     # --- account ----------------------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from dotsync.sandbox.api import build_router
@@ -144,10 +145,10 @@ class Sandbox:
             if decision.kind is not None:
                 response = fault_response(decision, now, self.faults.retry_after)
                 self._log(request, template, response.status, None, decision)
-                return Outcome(response)
+                return Outcome(_dated(response, now))
             response, username = self._answer(request, matched, template, now)
             self._log(request, template, response.status, username, decision)
-            return Outcome(response, drop_after=decision.drop_after)
+            return Outcome(_dated(response, now), drop_after=decision.drop_after)
 
     def _log(
         self, request: SandboxRequest, template: str, status: int | None, user: str | None, d: FaultDecision
@@ -208,3 +209,9 @@ class Sandbox:
             log.exception("sandbox handler failed for %s %s", request.method, request.path)
             self.internal_errors.append(error)
             return SandboxResponse.message(500, "An error has occurred."), account.username
+
+
+def _dated(response: SandboxResponse, now: datetime) -> SandboxResponse:
+    """Every answer carries the sandbox clock in ``Date`` (RFC 7231), as a real server carries its own."""
+    response.headers.setdefault("date", format_datetime(now.astimezone(UTC), usegmt=True))
+    return response

@@ -52,7 +52,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # hang up without answering
             return
         answer = outcome.response
-        self.send_response(answer.status)
+        # Not send_response(): it adds a Date from the machine's clock; the answer has the sandbox's.
+        self.send_response_only(answer.status)
+        self.send_header("Server", self.version_string())
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(answer.body)))

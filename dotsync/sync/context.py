@@ -67,6 +67,11 @@ class SyncContext:
                 f"(safety margin {self.safety_margin}); stopping early, the next run resumes"
             )
 
+    def server_now(self) -> datetime:
+        """Dotmailer's clock (from the last answer's ``Date`` header), or the run's ``now`` before any answer
+        carried one. Watermarks compared with Dotmailer's dates use this, so our clock's skew cannot matter."""
+        return self.client.server_now() or self.now
+
     def note(self, message: str) -> None:
         """A user-facing remark about this run (shown in the summary and logged)."""
         log.warning(message)

@@ -51,6 +51,7 @@ MAX_REQUEUES = 1
 class SettleResult:
     polled: int = 0
     finished: int = 0
+    finished_rows: int = 0  # rows of the uploads that finished (the contact read-back is timed by it)
     pending: int = 0
     rejected_rows: int = 0
     faults: int = 0
@@ -167,6 +168,7 @@ def _process_faults(
         book.sync_error = None
     book.sync_status = IMPORT_FINISHED
     result.finished += 1
+    result.finished_rows += export.row_count
     log.info("import %s into book %r finished; %d rows refused", export.import_id, book.name, len(faults))
 
 

@@ -13,15 +13,16 @@ statements, not one per contact.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
-from dotsync.db.models import AddressBook
+from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
 from dotsync.dotmailer.models import ApiContact
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
@@ -35,6 +36,9 @@ from dotsync.sync.importer.common import (
     since_with_overlap,
     unique_by,
 )
+from dotsync.sync.watermarks import OVERLAP, write_watermark
+
+log = logging.getLogger("dotsync.sync.import")
 
 
 def contact_record(api: ApiContact) -> ContactRecord:
@@ -110,17 +114,119 @@ def save_contacts(
 def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) -> int:
     """Read one book's contacts modified since its watermark (all the first time) and move the watermark.
 
-    Also used by the export after an upload finished, so contacts it created get their Dotmailer ids.
+    The new watermark is Dotmailer's clock when the read began (the last answer's ``Date``; the first page's
+    when no answer had one yet; our clock only when the server sends none), so our clock's skew cannot skip
+    or repeat changes. Also used by the export after an upload finished, so new contacts get their ids.
     """
+    started = ctx.client.server_now()
     since = since_with_overlap(book.last_contact_import_at)
     stored = 0
     label = f"contacts of {book.name}"
     for batch in batched(ctx.client.iter_address_book_contacts(book.origin_id, modified_since=since), BATCH):
+        if started is None:
+            started = ctx.client.server_now()
         stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now)
         ctx.progress(label, stored)
         ctx.check_budget()
-    book.last_contact_import_at = ctx.now
+    if started is None:
+        started = ctx.server_now()
+    book.last_contact_import_at = started
+    mark = read_after(session, ctx.integration_id, book.id)
+    if mark is not None and started > mark:
+        clear_read_after(session, ctx.integration_id, book.id)
     return stored
+
+
+# --- when to read a book back (see docs/DESIGN.md, "Reading the book back once") -----------------------------
+
+# The Watermark row (connector, scope = book id) holding the server time before which the book is not read.
+READ_AFTER = "contact_read_after"
+# An upload this big defers the book's read until it is settled and visible; a smaller one costs at most a
+# page to read again, so it is read at once (new contacts get their ids in the same export).
+DEFER_ROWS = 1000
+# Never wait longer than this since the book's last read (uploads finishing every cycle must not starve it).
+MAX_DEFERRAL = timedelta(hours=1)
+# ``Date`` carries whole seconds: one more second makes "after" strict whatever the rounding.
+DATE_RESOLUTION = timedelta(seconds=1)
+
+_UNSETTLED = (ContactExport.status == IMPORT_NOT_FINISHED) | (
+    (ContactExport.status == IMPORT_FINISHED) & ~ContactExport.faults_processed
+)
+
+
+def read_after(session: Session, integration_id: int, book_id: int) -> datetime | None:
+    return session.scalar(
+        select(Watermark.value).where(
+            Watermark.integration_id == integration_id,
+            Watermark.connector == READ_AFTER,
+            Watermark.scope == str(book_id),
+        )
+    )
+
+
+def clear_read_after(session: Session, integration_id: int, book_id: int) -> None:
+    session.execute(
+        delete(Watermark).where(
+            Watermark.integration_id == integration_id,
+            Watermark.connector == READ_AFTER,
+            Watermark.scope == str(book_id),
+        )
+    )
+
+
+def deferral(session: Session, ctx: SyncContext, book: AddressBook) -> str | None:
+    """Why the book's contacts must not be read now, or None to read them.
+
+    A read while a big upload is being applied, or within the overlap after it was, would be followed by a
+    second read of the same contacts (the next read's overlap covers them). So the book waits until its big
+    uploads are settled and Dotmailer's clock has passed the time they were seen finished plus the overlap;
+    then one read learns every new contact's id and the next read starts after the upload.
+    """
+    now = ctx.server_now()
+    last = book.last_contact_import_at
+    if last is not None and now - last >= MAX_DEFERRAL:
+        return None
+    in_flight = int(
+        session.scalar(
+            select(func.coalesce(func.sum(ContactExport.row_count), 0)).where(
+                ContactExport.address_book_id == book.id, _UNSETTLED
+            )
+        )
+        or 0
+    )
+    if in_flight >= DEFER_ROWS:
+        return f"{in_flight} uploaded rows are not settled yet"
+    mark = read_after(session, ctx.integration_id, book.id)
+    if mark is not None and now <= mark:
+        return f"an upload finished recently; reading after {mark:%Y-%m-%d %H:%M:%S} UTC (Dotmailer's clock)"
+    return None
+
+
+def read_back_after_settle(ctx: SyncContext, book_id: int, finished_rows: int) -> bool:
+    """Export step 0's read-back, after the book's uploads were settled; returns True when it read.
+
+    A big upload that just finished defers the read (see :func:`deferral`); a small one is read at once, as
+    is a deferred read that has come due when no import ran since (``dotmailer export`` run alone).
+    """
+    with ctx.sessions.begin() as session:
+        book = session.get(AddressBook, book_id)
+        if book is None:
+            return False
+        mark = read_after(session, ctx.integration_id, book.id)
+        if finished_rows >= DEFER_ROWS:
+            after = ctx.server_now() + OVERLAP + DATE_RESOLUTION
+            if mark is None or after > mark:
+                write_watermark(session, ctx.integration_id, READ_AFTER, after, scope=str(book.id))
+            log.info("book %r: reading its contacts back after %s (Dotmailer's clock)", book.name, after)
+            return False
+        if finished_rows == 0 and mark is None:
+            return False
+        why = deferral(session, ctx, book)
+        if why is not None:
+            log.info("book %r: contact read deferred: %s", book.name, why)
+            return False
+        import_book_contacts(ctx, session, book)
+        return True
 
 
 def run(ctx: SyncContext, session: Session) -> dict[str, int]:
@@ -128,5 +234,10 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     counts = {"books": len(books), "contacts": 0}
     for book in books:
         ctx.check_budget()
+        why = deferral(session, ctx, book)
+        if why is not None:
+            log.info("contacts of book %r not read this time: %s", book.name, why)
+            counts["deferred"] = counts.get("deferred", 0) + 1
+            continue
         counts["contacts"] += import_book_contacts(ctx, session, book)
     return counts
