@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     run_retention_days: int = Field(
         default=90, description="Run history and finished export rows older than this are pruned."
     )
+    alert_webhook: str | None = Field(
+        default=None,
+        description="URL that gets a JSON POST when a problem appears and when it clears (https, or http on "
+        "loopback); unset: no alerts.",
+    )
+    alert_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds the alert posts of one run may take in total."
+    )
+    alert_max_age: int = Field(
+        default=30,
+        gt=0,
+        description="Minutes without a successful import or export before alerts call it a problem.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,23 @@ def _console(to_stderr: bool) -> Console:
     return Console(stderr=to_stderr, soft_wrap=True)
 
 
+# Width for results written to a file or a pipe: wide enough that no table is ever cut or wrapped.
+UNLIMITED_WIDTH = 1_000_000
+
+
+@cache
+def _wide_console() -> Console:
+    from rich.console import Console
+
+    return Console(soft_wrap=True, width=UNLIMITED_WIDTH)
+
+
+def _results_console() -> Console:
+    """stdout for tables: as wide as the terminal on a terminal; in a file or a pipe (cron), unlimited."""
+    console = _console(False)
+    return console if console.is_terminal else _wide_console()
+
+
 def __getattr__(name: str) -> Any:
     """``console.stdout`` / ``console.stderr``: the rich consoles, made on first use."""
     if name in ("stdout", "stderr"):
@@ -42,15 +59,48 @@ def __getattr__(name: str) -> Any:
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(verbosity: int) -> None:
-    """verbosity: -1 quiet (errors only), 0 normal (warnings), 1 verbose (progress of each step), 2 debug."""
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the run's bound fields (run id, integration,
+    book) plus any ``counts``/``api_calls``/``outcome`` passed as ``extra``. For journald, Loki, ELK."""
+
+    EXTRA_FIELDS = ("counts", "api_calls", "outcome", "kind")
+
+    def format(self, record: logging.LogRecord) -> str:
+        from dotsync.logcontext import bound
+
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        data.update(bound())
+        for name in self.EXTRA_FIELDS:
+            if name in record.__dict__:
+                data[name] = record.__dict__[name]
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=_default, ensure_ascii=False)
+
+
+def setup_logging(verbosity: int, log_format: str = "text") -> None:
+    """verbosity: -1 quiet (errors only), 0 normal (warnings), 1 verbose (progress of each step), 2 debug.
+
+    ``log_format="json"``: one JSON object per line on stderr; at normal verbosity it includes each step's
+    record (info), since a log collector, unlike a person, wants every run's counts.
+    """
+    if log_format == "json" and verbosity == 0:
+        verbosity = 1
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_dotsync", False):
             root.removeHandler(old)
     handler: logging.Handler
-    if sys.stderr.isatty():
+    if log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLogFormatter())
+    elif sys.stderr.isatty():
         from rich.logging import RichHandler
 
         handler = RichHandler(console=_console(True), show_path=False, rich_tracebacks=verbosity > 0)
@@ -99,7 +149,7 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         table.add_column(column)
     for row in rows:
         table.add_row(*(format_value(v) for v in row))
-    _console(False).print(table)
+    _results_console().print(table)
 
 
 def print_mapping(title: str | None, items: Sequence[tuple[str, Any]]) -> None:
@@ -110,7 +160,7 @@ def print_mapping(title: str | None, items: Sequence[tuple[str, Any]]) -> None:
     table.add_column()
     for key, value in items:
         table.add_row(key, format_value(value))
-    _console(False).print(table)
+    _results_console().print(table)
 
 
 def info(message: str) -> None:

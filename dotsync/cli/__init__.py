@@ -42,6 +42,8 @@ COMMANDS = (
     Lazy("runs", "dotsync.cli.status_cmd:runs", "Run history, newest first."),
     Lazy("demo", "dotsync.cli.demo_cmd:demo", "The whole flow against the built-in sandbox, offline."),
     Lazy("sandbox", "dotsync.cli.sandbox_cmd:sandbox", "A fake Dotmailer API for trying dotsync offline."),
+    Lazy("alerts", "dotsync.cli.alerts_cmd:alerts", "Alerts to $DOTSYNC_ALERT_WEBHOOK: send a test message."),
+    Lazy("explain", "dotsync.cli.explain_cmd:explain", "Everything dotsync knows about one email, in time order."),
 )  # fmt: skip
 
 
@@ -62,9 +64,17 @@ COMMANDS = (
     help="More log output on stderr: -v each step, -vv debug and HTTP requests.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="DOTSYNC_LOG_FORMAT",
+    show_envvar=True,
+    help="Logs on stderr as text, or one JSON object per line (journald, Loki, ELK); json logs each step.",
+)
 @click.version_option(__version__, prog_name="dotsync")
 @click.pass_context
-def cli(ctx: click.Context, database_url: str | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, database_url: str | None, verbose: int, quiet: bool, log_format: str) -> None:
     """dotsync keeps marketing lists in sync with Dotmailer (Dotdigital) address books.
 
     \b
@@ -82,7 +92,7 @@ def cli(ctx: click.Context, database_url: str | None, verbose: int, quiet: bool)
     from dotsync.console import setup_logging
 
     verbosity = -1 if quiet else verbose
-    setup_logging(verbosity)
+    setup_logging(verbosity, log_format=log_format)
     if isinstance(ctx.obj, AppContext):  # tests and the demo hand in a ready context
         ctx.obj.verbosity = verbosity
         if database_url:

@@ -15,6 +15,9 @@ from dotsync.sync.orchestrator import SyncReport
 
 
 def _environment(app: AppContext, progress: ProgressReporter) -> svc.SyncEnvironment:
+    from dotsync.cli.alerts_cmd import alerts_after_run
+
+    after_run = alerts_after_run(app)  # a malformed webhook stops here, before any run (exit 3)
     return svc.SyncEnvironment(
         engine=app.engine(),
         sessions=app.sessions(),
@@ -24,6 +27,7 @@ def _environment(app: AppContext, progress: ProgressReporter) -> svc.SyncEnviron
         progress=progress,
         safety_margin=app.settings.api_safety_margin,
         retention_days=app.settings.run_retention_days,
+        after_run=after_run,
     )
 
 

@@ -17,7 +17,7 @@ from dotsync.sync import runs
 from dotsync.sync.context import Progress, SyncContext, no_progress
 from dotsync.sync.export.options import ExportOptions
 from dotsync.sync.importer import CONNECTORS, run_import
-from dotsync.sync.orchestrator import BodyResult, ClientFactory, SyncReport, run_per_integration
+from dotsync.sync.orchestrator import AfterRun, BodyResult, ClientFactory, SyncReport, run_per_integration
 
 
 @dataclass
@@ -32,6 +32,8 @@ class SyncEnvironment:
     progress: Progress = no_progress
     safety_margin: int = 50
     retention_days: int = 90
+    # Called after each integration's run, under its lock: the alert check (services/alerts.py).
+    after_run: AfterRun | None = None
 
 
 def _integration_ids(session: Session, name: str | None) -> list[int]:
@@ -85,6 +87,7 @@ def integration_sync(
         progress=env.progress,
         force=force,
         safety_margin=env.safety_margin,
+        after_run=env.after_run,
     )
     runs.prune_history(env.sessions, env.now(), env.retention_days)
     return report
@@ -106,6 +109,7 @@ def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: 
         box=env.box,
         progress=env.progress,
         safety_margin=env.safety_margin,
+        after_run=None if options.dry_run else env.after_run,
     )
     if not options.dry_run:
         runs.prune_history(env.sessions, env.now(), env.retention_days)
@@ -148,6 +152,7 @@ def full_sync(
         box=env.box,
         progress=env.progress,
         safety_margin=env.safety_margin,
+        after_run=None if options.dry_run else env.after_run,
     )
     if not options.dry_run:
         runs.prune_history(env.sessions, env.now(), env.retention_days)

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dotsync import logcontext
 from dotsync.db.models import Integration
+from dotsync.dotmailer.errors import AuthenticationError
 from dotsync.errors import ConfigError, DotsyncError, LockedError, SyncFailedError
 from dotsync.sync import runs
 from dotsync.sync.context import Progress, SyncContext, no_progress
@@ -42,6 +44,7 @@ class BodyResult:
 
 
 Body = Callable[[SyncContext, int], BodyResult]
+AfterRun = Callable[[int, int], None]
 
 
 @dataclass
@@ -89,7 +92,10 @@ def run_per_integration(
     progress: Progress = no_progress,
     force: bool = False,
     safety_margin: int = 50,
+    after_run: AfterRun | None = None,
 ) -> SyncReport:
+    """Run ``body`` for each integration under its lock; ``after_run(integration_id, run_id)`` is called once
+    the run is recorded, still under the lock (alerts); its failure is logged, never the run's."""
     report = SyncReport(kind=kind)
     for integration_id in integration_ids:
         with sessions() as session:
@@ -97,21 +103,23 @@ def run_per_integration(
             if integration is None:
                 continue
             session.expunge(integration)
-        report.outcomes.append(
-            _run_one(
-                engine,
-                sessions,
-                integration,
-                kind,
-                make_client,
-                body,
-                now,
-                box,
-                progress,
-                force,
-                safety_margin,
+        with logcontext.bind(integration=integration.name):
+            report.outcomes.append(
+                _run_one(
+                    engine,
+                    sessions,
+                    integration,
+                    kind,
+                    make_client,
+                    body,
+                    now,
+                    box,
+                    progress,
+                    force,
+                    safety_margin,
+                    after_run,
+                )
             )
-        )
     return report
 
 
@@ -127,6 +135,7 @@ def _run_one(
     progress: Progress,
     force: bool,
     safety_margin: int,
+    after_run: AfterRun | None = None,
 ) -> IntegrationOutcome:
     name = integration.name
     started = clock()
@@ -134,6 +143,7 @@ def _run_one(
     try:
         with integration_lock(engine, integration.id, name, kind):
             outcome.run_id = run_id = runs.start_run(sessions, kind, integration.id, started)
+            logcontext.update(run_id=run_id)
             client = make_client(integration)
             ctx = SyncContext(
                 sessions=sessions,
@@ -149,6 +159,7 @@ def _run_one(
             )
             error: str | None = None
             result: BodyResult | None = None
+            refused: dict[str, Any] = {}
             try:
                 with client:
                     client.connect()
@@ -163,6 +174,7 @@ def _run_one(
             except ConfigError as exc:  # bad credentials, wrong endpoint
                 outcome.outcome = "config_error"
                 error = str(exc)
+                refused = {"credentials_refused": isinstance(exc, AuthenticationError)}
             except DotsyncError as exc:
                 outcome.outcome = runs.FAILED
                 error = str(exc)
@@ -178,11 +190,29 @@ def _run_one(
                 sessions,
                 run_id,
                 outcome=runs.FAILED if outcome.outcome == "config_error" else outcome.outcome,
-                counts=result.counts if result else {},
+                counts=result.counts if result else refused,
                 api_calls=outcome.api_calls,
                 error=error,
                 finished_at=clock(),
             )
+            log.info(
+                "%s of %r finished: %s",
+                kind,
+                name,
+                outcome.outcome,
+                extra={
+                    "kind": kind,
+                    "outcome": outcome.outcome,
+                    "counts": result.counts if result else refused,
+                    "api_calls": outcome.api_calls,
+                },
+            )
+            if after_run is not None:
+                # Still under the lock, so one integration's alert state is never updated by two runs at once.
+                try:
+                    after_run(integration.id, run_id)
+                except Exception as exc:  # alerts must never fail a sync
+                    log.warning("after-run hook for %r failed: %s", name, exc)
     except LockedError as exc:
         outcome.outcome = "locked"
         outcome.error = str(exc)
