@@ -28,6 +28,16 @@ Decisions worth knowing:
   :attr:`~DotmailerClient.calls_by_endpoint` keyed ``"GET /v2/campaigns/{id}/summary"``);
   :attr:`~DotmailerClient.calls_remaining` is ``ApiCallsRemaining`` from the last account-info minus the calls
   made since. With ``reserve=N`` the client refuses calls once that estimate is at or below N.
+* **Rate limits** (both schemes) live in :mod:`dotsync.dotmailer.ratelimit`: after a 429 no call is made until
+  the reset; answers that announce what remains are paced; a wait longer than ``max_wait`` raises
+  :class:`~dotsync.dotmailer.errors.RateLimitWaitError` (stop, resume next run). :attr:`DotmailerClient.rate_limits`
+  says which scheme was seen and the last limit hit.
+* **Endpoint rediscovery.** A stored regional endpoint that answers 401/403 (the account moved, or the stored
+  value is stale) is rediscovered once per client through account-info on the configured URL; the call is
+  repeated on the new endpoint only if it differs, else the 401/403 stands.
+* **Bad rows.** In the campaign feeds (activities, clicks, opens) a row that does not parse (a malformed date,
+  a wrong type) is skipped and described in :attr:`DotmailerClient.skipped_rows` (call, row number, field,
+  value) while the rest of the page is kept; everywhere else a malformed answer is an error naming the call.
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ from pydantic import BaseModel, ValidationError
 
 from dotsync import __version__
 from dotsync.dotmailer.errors import (
+    ApiNotFoundError,
+    ApiUsageExceededError,
     AuthenticationError,
     BadRequestError,
     BudgetExhaustedError,
@@ -60,6 +72,9 @@ from dotsync.dotmailer.errors import (
     InvalidEndpointError,
     MalformedResponseError,
     OutcomeUnknownError,
+    RateLimitedError,
+    RateLimitWaitError,
+    ReportGoneError,
     TransportError,
     UploadOutcomeUnknownError,
     error_for_response,
@@ -81,6 +96,7 @@ from dotsync.dotmailer.models import (
     ApiImportFault,
 )
 from dotsync.dotmailer.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, iter_paged
+from dotsync.dotmailer.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 from dotsync.dotmailer.retry import RetryPolicy, retry_after_seconds, server_did_not_act
 
 logger = logging.getLogger("dotsync.dotmailer")
@@ -95,6 +111,29 @@ M = TypeVar("M", bound=BaseModel)
 
 # The connection was never made, so the server cannot have seen the request.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row of a feed that could not be parsed and was left out (the rest of its page was kept)."""
+
+    call: str  # "GET /v2/campaigns/{id}/activities"
+    path: str  # the path asked, e.g. "/v2/campaigns/7/activities"
+    row: int  # 1-based position in the feed (skip + index + 1)
+    field: str
+    value: str
+    problem: str
+
+    def describe(self) -> str:
+        return f"{self.path} row {self.row}: {self.field} = {self.value!r} ({self.problem}); row skipped"
+
+
+@dataclass(frozen=True)
+class DataFieldDeletion:
+    """What a data-field delete did: ``deleted``, or refused because the field is in use (``reasons``)."""
+
+    deleted: bool
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +234,8 @@ class DotmailerClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         reserve: int | None = None,
         on_call: Callable[[ApiCall], None] | None = None,
+        max_wait: float | None = DEFAULT_MAX_WAIT,
+        blocked_until: float | None = None,
     ) -> None:
         if not username or not password:
             raise AuthenticationError("the Dotmailer API user name and password are both required")
@@ -230,6 +271,11 @@ class DotmailerClient:
         self.account_info: ApiAccountInfo | None = None
         self._remaining_at_info: int | None = None
         self._calls_at_info = 0
+        self.rate_limits = RateLimiter(
+            clock=clock, sleep=sleep, max_wait=max_wait, blocked_until=blocked_until
+        )
+        self.skipped_rows: list[SkippedRow] = []
+        self._rediscovered = False
 
     # --- lifecycle and state ----------------------------------------------------------------------------------
 
@@ -300,6 +346,8 @@ class DotmailerClient:
         self.account_info = info
         self._remaining_at_info = info.calls_remaining
         self._calls_at_info = self.calls_made
+        if info.calls_remaining is not None:
+            self.rate_limits.saw_hourly_allowance()
         return info
 
     def connect(self) -> ApiAccountInfo:
@@ -424,18 +472,30 @@ class DotmailerClient:
         """The rows an import rejected, from its faults CSV (kept by Dotmailer for about a week)."""
         template = "/v2/contacts/import/{id}/report-faults"
         call = f"GET {template}"
-        response = self._request(
-            "GET", template, path={"id": import_id}, headers={"Accept": "text/csv, application/json"}
-        )
+        try:
+            response = self._request(
+                "GET", template, path={"id": import_id}, headers={"Accept": "text/csv, application/json"}
+            )
+        except ApiNotFoundError as exc:
+            raise _report_gone(call, import_id, exc) from exc
         text = response.content.decode("utf-8-sig", errors="replace")
         stripped = text.strip()
         if not stripped:
-            return []
+            # A report with no faults still has its header row; nothing at all is how an expired one answers.
+            raise ReportGoneError(
+                f"Dotmailer API call {call} returned an empty body: the faults report of import {import_id} "
+                "is no longer available",
+                status=response.status_code,
+                call=call,
+            )
         content_type = response.headers.get("content-type", "").lower()
         if "json" in content_type or stripped.startswith(("{", "[")):
             data = self._json(response, call)
             if isinstance(data, Mapping):
-                self._raise_for_message(data, response.status_code, call)
+                try:
+                    self._raise_for_message(data, response.status_code, call)
+                except ApiNotFoundError as exc:
+                    raise _report_gone(call, import_id, exc) from exc
             raise MalformedResponseError(
                 f"Dotmailer API call {call} returned JSON instead of a faults CSV", call=call
             )
@@ -465,13 +525,29 @@ class DotmailerClient:
 
     def delete_data_field(self, name: str) -> bool:
         """Delete a data field; False when Dotmailer refuses because something still uses it."""
+        return self.delete_data_field_result(name).deleted
+
+    def delete_data_field_result(self, name: str) -> DataFieldDeletion:
+        """Delete a data field: deleted, or in use with the reasons Dotmailer gave.
+
+        Three answers are documented (reference §15): 200 ``{"result": true|false, "dependencies": [...]}`` with
+        dependencies as strings or as ``{type, objectId}`` objects, and 409 with a problem-details body
+        (``type``, ``title``, ``status``, maybe ``detail``).
+        """
         template = "/v2/data-fields/{name}"
         call = f"DELETE {template}"
         response = self._request("DELETE", template, path={"name": name}, accept_statuses=frozenset({409}))
         if not response.content.strip():
-            return response.status_code != 409
+            if response.status_code == 409:
+                return DataFieldDeletion(False, ("Dotmailer answered 409 Conflict: the field is in use",))
+            return DataFieldDeletion(True)
+        if response.status_code == 409:
+            data = self._json(response, call)
+            return DataFieldDeletion(False, (_problem_text(data),))
         result = self._parse(ApiDependencyResult, response, call)
-        return result.result and response.status_code != 409
+        if result.result:
+            return DataFieldDeletion(True)
+        return DataFieldDeletion(False, tuple(result.reasons) or ("Dotmailer refused to delete the field",))
 
     # --- campaigns --------------------------------------------------------------------------------------------
 
@@ -522,12 +598,15 @@ class DotmailerClient:
         key: Callable[[M], Hashable],
     ) -> Iterator[M]:
         if since is None:
-            return self._iter(f"/v2/campaigns/{{id}}/{feed}", model, key=key, path={"id": campaign_id})
+            return self._iter(
+                f"/v2/campaigns/{{id}}/{feed}", model, key=key, path={"id": campaign_id}, skip_bad_rows=True
+            )
         return self._iter(
             f"/v2/campaigns/{{id}}/{feed}/since-date/{{date}}",
             model,
             key=key,
             path={"id": campaign_id, "date": format_path_date(since)},
+            skip_bad_rows=True,
         )
 
     # --- plumbing ---------------------------------------------------------------------------------------------
@@ -545,13 +624,20 @@ class DotmailerClient:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
         overlap: int = 0,
+        skip_bad_rows: bool = False,
     ) -> Iterator[M]:
         call = f"GET {template}"
+        shown = template.format(**{k: _quote(v) for k, v in (path or {}).items()})
 
         def fetch(select: int, skip: int) -> list[M]:
             page_params = {**(params or {}), "select": str(select), "skip": str(skip)}
             response = self._request("GET", template, path=path, params=page_params)
-            return self._parse_list(model, self._json(response, call), response.status_code, call)
+            data = self._json(response, call)
+            if not skip_bad_rows:
+                return self._parse_list(model, data, response.status_code, call)
+            return self._parse_list(
+                model, data, response.status_code, call, skipped=(shown, skip), page_size=select
+            )
 
         return iter_paged(
             fetch,
@@ -581,6 +667,7 @@ class DotmailerClient:
         and a failure that may hide a completed action raises that class instead of the plain error.
         """
         idempotent = outcome_error is None
+        on_endpoint = base is None
         if base is None:
             if self._endpoint is None:
                 self.connect()
@@ -591,6 +678,7 @@ class DotmailerClient:
         while True:
             attempt += 1
             self._check_budget(call)
+            self.rate_limits.before_call(call)
             request = self._http.build_request(
                 method, url, params=params, json=json_body, files=files, headers=headers
             )
@@ -612,9 +700,27 @@ class DotmailerClient:
                 elapsed = time.monotonic() - started
                 self._record(call, response.status_code, elapsed, attempt)
                 logger.debug("%s %s -> %s in %.3f s", method, shown, response.status_code, elapsed)
+                self.rate_limits.observe(response.headers)
                 if response.is_success or response.status_code in accept_statuses:
                     return response
                 error = self._error_from_response(call, response)
+                if isinstance(error, ApiUsageExceededError):
+                    self.rate_limits.hit_hourly(call)
+                if on_endpoint and isinstance(error, AuthenticationError) and self._rediscover(base, error):
+                    return self._request(
+                        method,
+                        template,
+                        path=path,
+                        params=params,
+                        json_body=json_body,
+                        files=files,
+                        headers=headers,
+                        outcome_error=outcome_error,
+                        accept_statuses=accept_statuses,
+                    )
+                if isinstance(error, RateLimitedError):
+                    self._wait_out_rate_limit(error, call, response.headers, attempt)
+                    continue
             delay = self.retry_policy.next_delay(error, attempt, idempotent=idempotent, rng=self._rng)
             if delay is None:
                 if outcome_error is not None and _may_have_acted(error):
@@ -633,6 +739,45 @@ class DotmailerClient:
                 delay,
             )
             self._sleep(delay)
+
+    def _wait_out_rate_limit(
+        self, error: RateLimitedError, call: str, headers: Mapping[str, str], attempt: int
+    ) -> None:
+        """After a 429: no call until the reset; the next attempt's :meth:`RateLimiter.before_call` waits."""
+        policy = self.retry_policy
+        fallback = min(policy.max_delay, policy.base_delay * policy.multiplier ** (attempt - 1))
+        self.rate_limits.hit_tiered(call, headers, error.retry_after, fallback)
+        if attempt >= policy.max_attempts:
+            stop = RateLimitWaitError(
+                f"{error}; refused {attempt} time(s) in a row, stopping here, resuming next run",
+                status=error.status,
+                code=error.code,
+                api_message=error.api_message,
+                call=call,
+            )
+            stop.retry_after = error.retry_after
+            raise stop from error
+        logger.warning(
+            "Dotmailer API call %s failed (%s); attempt %d of %d after the rate limit's reset",
+            call,
+            _short(error),
+            attempt + 1,
+            policy.max_attempts,
+        )
+
+    def _rediscover(self, failed_base: str, error: DotmailerError) -> bool:
+        """A 401/403 from the account's endpoint: ask account-info (once) whether the endpoint moved."""
+        if self._rediscovered or failed_base == self._api_root:
+            return False
+        self._rediscovered = True
+        logger.warning(
+            "Dotmailer endpoint %s refused %s (%s); asking account-info for the account's endpoint",
+            failed_base,
+            error.call,
+            _short(error),
+        )
+        self.connect()
+        return self._endpoint is not None and self._endpoint != failed_base
 
     def _check_budget(self, call: str) -> None:
         remaining = self.calls_remaining
@@ -720,7 +865,19 @@ class DotmailerClient:
         except ValidationError as exc:
             raise _malformed(call, exc, response.status_code) from exc
 
-    def _parse_list(self, model: type[M], data: Any, status: int, call: str) -> list[M]:
+    def _parse_list(
+        self,
+        model: type[M],
+        data: Any,
+        status: int,
+        call: str,
+        *,
+        skipped: tuple[str, int] | None = None,
+        page_size: int | None = None,
+    ) -> list[M]:
+        """Parse a JSON array of rows. With ``skipped=(path, skip)`` a bad row is left out and recorded in
+        :attr:`skipped_rows` instead of failing the page, unless no row of the page parses (then the answer
+        itself is broken)."""
         if isinstance(data, Mapping):
             self._raise_for_message(data, status, call)
         if not isinstance(data, list):
@@ -730,11 +887,24 @@ class DotmailerClient:
                 call=call,
             )
         rows: list[M] = []
+        bad: list[SkippedRow] = []
         for index, item in enumerate(data):
             try:
                 rows.append(model.model_validate(item))
             except ValidationError as exc:
-                raise _malformed(call, exc, status, where=f"row {index}: ") from exc
+                if skipped is None or not isinstance(item, Mapping):
+                    raise _malformed(call, exc, status, where=f"row {index}: ") from exc
+                bad.append(_skipped_row(call, skipped[0], skipped[1] + index + 1, item, exc))
+        if bad and not rows and len(bad) > 1:
+            # Every row of the page is wrong: that is a broken answer, not a bad value in one row.
+            raise MalformedResponseError(
+                f"Dotmailer API call {call} returned no readable row ({bad[0].describe()})",
+                status=status,
+                call=call,
+            )
+        for row in bad:
+            logger.warning("Dotmailer API call %s: %s", call, row.describe())
+        self.skipped_rows.extend(bad)
         return rows
 
     def _parse_created(
@@ -758,6 +928,39 @@ def _message_of(data: Any) -> str | None:
         if str(key).lower() == "message" and value is not None:
             return str(value)
     return None
+
+
+def _skipped_row(call: str, path: str, row: int, item: Mapping[str, Any], exc: ValidationError) -> SkippedRow:
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "row"
+    value = first.get("input")
+    if isinstance(value, Mapping | list):
+        value = None
+    # Name the field as the API spelled it, and the email when the row has one, so the report is findable.
+    email = next((str(v) for k, v in item.items() if str(k).lower() == "email" and v), None)
+    text = "" if value is None else str(value)[:80]
+    where = f"{field} (email {email})" if email else field
+    return SkippedRow(call=call, path=path, row=row, field=where, value=text, problem=str(first["msg"])[:120])
+
+
+def _report_gone(call: str, import_id: str, exc: ApiNotFoundError) -> ReportGoneError:
+    return ReportGoneError(
+        f"Dotmailer API call {call}: the faults report of import {import_id} is no longer available ({exc})",
+        status=exc.status,
+        code=exc.code,
+        api_message=exc.api_message,
+        call=call,
+    )
+
+
+def _problem_text(data: Any) -> str:
+    """A problem-details body (RFC 7807) as one line: title, then detail."""
+    if isinstance(data, Mapping):
+        lowered = {str(k).lower(): v for k, v in data.items()}
+        parts = [str(lowered[k]) for k in ("title", "detail", "message") if lowered.get(k)]
+        if parts:
+            return ": ".join(parts)
+    return "Dotmailer answered 409 Conflict: the field is in use"
 
 
 def _may_have_acted(error: DotmailerError) -> bool:

@@ -113,6 +113,21 @@ class BudgetExhaustedError(DotmailerError):
     """The client refused to make a call because the account's estimated hourly allowance is at its reserve."""
 
 
+class RateLimitWaitError(RateLimitedError, BudgetExhaustedError):
+    """The rate limit asks for a wait longer than a run may sleep (the cron interval): stop, resume next run.
+
+    Raised before the call is made; ``retry_after`` is the wait that was refused. Being a
+    :class:`BudgetExhaustedError`, it stops a sync early (exit 0) instead of failing it.
+    """
+
+
+class ReportGoneError(ApiNotFoundError):
+    """An import's faults report is no longer available (Dotmailer keeps it about a week).
+
+    Answered as ``ERROR_IMPORT_REPORT_NOT_FOUND``, a 404, or an empty body for an import that finished.
+    """
+
+
 class OutcomeUnknownError(DotmailerError):
     """A non-idempotent POST may or may not have been carried out (timeout after sending, 5xx).
 

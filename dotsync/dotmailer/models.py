@@ -32,8 +32,15 @@ _DATE_PATTERN = re.compile(
 )
 
 
+# Dotmailer's dates are .NET DateTime values that cannot be null: "never" is sent as year 1.
+NO_DATE_YEAR = 1
+
+
 def parse_api_datetime(value: Any) -> datetime | None:
-    """Parse a Dotmailer date into an aware UTC datetime; None for null, ``""`` and ``"null"``.
+    """Parse a Dotmailer date into an aware UTC datetime; None for null, ``""``, ``"null"`` and year 1.
+
+    ``0001-01-01T00:00:00`` is .NET's ``DateTime.MinValue``: the API sends it for a date that is not there
+    (a contact who never opened), so it means no date, not the year 1.
 
     Accepted: ``2013-01-02T00:00:00`` (UTC assumed), ``2015-11-24T11:48:38.397``, 7 fractional digits,
     ``Z``/``z``, offsets with or without a colon, a space instead of ``T``, and a bare date.
@@ -51,6 +58,9 @@ def parse_api_datetime(value: Any) -> datetime | None:
         parsed = _parse_date_text(text)
     else:
         raise ValueError(f"expected a date string, got {type(value).__name__}")
+    if parsed.year <= NO_DATE_YEAR:
+        # .NET's DateTime.MinValue (0001-01-01T00:00:00): a non-nullable date field saying "never".
+        return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -61,6 +71,8 @@ def _parse_date_text(text: str) -> datetime:
     if match is None:
         raise ValueError(f"not a recognised date: {text[:40]!r}")
     year, month, day = (int(part) for part in match["date"].split("-"))
+    if year <= NO_DATE_YEAR:
+        return datetime(NO_DATE_YEAR, 1, 1)  # an offset on year 1 could not be converted to UTC
     # .NET writes 7 fractional digits (100 ns ticks); Python keeps microseconds, so cut to 6.
     fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
     zone = match["zone"]
@@ -109,6 +121,7 @@ ApiDate = Annotated[datetime | None, BeforeValidator(parse_api_datetime)]
 Text = Annotated[str | None, BeforeValidator(_scalar_to_str)]
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 OptBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
+OptFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
 Count = Annotated[int, BeforeValidator(_none_to(0))]
 Ratio = Annotated[float, BeforeValidator(_none_to(0.0))]
 Flag = Annotated[bool, BeforeValidator(_none_to(False))]
@@ -307,6 +320,7 @@ class ApiContactImportReport(ApiModel):
     domain_suppressed: Count = 0
     pending_double_optin: Count = 0
     failures: Count = 0
+    suppressed_contacts: Count = 0  # the 15th counter of the current API (reference §15)
 
 
 class ApiImportFault(ApiModel):
@@ -340,10 +354,29 @@ class ApiDataField(ApiModel):
 
 
 class ApiDependency(ApiModel):
-    """Something that still uses a data field (a campaign, a survey...)."""
+    """Something that still uses a data field (a campaign, a survey...).
+
+    The schema says ``{type, objectId}``; the vendor's own example sends plain strings
+    (``"Used in program 12345"``), which land in ``description``.
+    """
 
     type: Text = None
     object_id: OptInt = None
+    description: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str | int):
+            return {"description": str(data)}
+        return data
+
+    @property
+    def reason(self) -> str:
+        if self.description:
+            return self.description
+        what = self.type or "something"
+        return f"used by {what} {self.object_id}" if self.object_id is not None else f"used by {what}"
 
 
 class ApiDependencyResult(ApiModel):
@@ -356,6 +389,10 @@ class ApiDependencyResult(ApiModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @property
+    def reasons(self) -> list[str]:
+        return [dependency.reason for dependency in self.dependencies]
 
 
 # --- campaigns -----------------------------------------------------------------------------------------------
@@ -450,6 +487,12 @@ class ApiCampaignSummary(ApiModel):
     percentage_soft_bounces: Ratio = 0.0
     percentage_users_clicked: Ratio = 0.0
     percentage_clicks_to_opens: Ratio = 0.0
+    # Added in the current API (reference §15): money as the account formats it, e.g. "$0.00".
+    revenue: Text = None
+    conversion_rate: OptFloat = None
+    assisted_revenue: Text = None
+    num_orders: Count = 0
+    num_assisted_orders: Count = 0
 
     def snake_case_items(self) -> Iterator[tuple[str, Any]]:
         """Every field as ``(snake_case_name, value)``, in API order (what ``campaigns show --json`` prints)."""

@@ -31,6 +31,7 @@ from dotsync.dotmailer.errors import (
     OutcomeUnknownError,
     PagingLoopError,
     RateLimitedError,
+    ReportGoneError,
     ServerError,
     TooManyActiveImportsError,
     TransportError,
@@ -500,11 +501,22 @@ def test_import_faults_without_a_header_row_use_column_positions(
     assert [(f.reason, f.email) for f in faults] == [("Invalid Email", "invisible")]
 
 
-def test_import_faults_empty_body_means_no_faults(
+def test_import_faults_empty_body_means_the_report_is_gone(
+    respx_mock: respx.MockRouter, client: DotmailerClient
+) -> None:
+    # A report without faults still has its header row; an expired one has come back with nothing at all.
+    respx_mock.get(f"{V2}/contacts/import/{IMPORT_ID}/report-faults").mock(
+        return_value=httpx.Response(200, text="\ufeff")
+    )
+    with pytest.raises(ReportGoneError, match="no longer available"):
+        client.get_contact_import_faults(IMPORT_ID)
+
+
+def test_import_faults_header_only_means_no_faults(
     respx_mock: respx.MockRouter, client: DotmailerClient
 ) -> None:
     respx_mock.get(f"{V2}/contacts/import/{IMPORT_ID}/report-faults").mock(
-        return_value=httpx.Response(200, text="\ufeff")
+        return_value=httpx.Response(200, text="\ufeffReason,Email\r\n")
     )
     assert client.get_contact_import_faults(IMPORT_ID) == []
 

@@ -20,6 +20,7 @@ from dotsync.dotmailer.errors import (
     DuplicateError,
     MalformedResponseError,
     RateLimitedError,
+    RateLimitWaitError,
     ServerError,
     TooManyActiveImportsError,
     classify,
@@ -28,7 +29,7 @@ from dotsync.dotmailer.errors import (
 )
 from dotsync.errors import ConfigError, DotsyncError, exit_code_for
 
-from .conftest import ENDPOINT, PASSWORD, USERNAME
+from .conftest import ACCOUNT_INFO, API, ENDPOINT, PASSWORD, USERNAME
 
 CAPPED = (
     "Your account has generated excess API activity and is being temporarily capped. Please contact support. "
@@ -51,7 +52,8 @@ ROWS = [
         1,
     ),
     (400, {"message": "Field already exists. ERROR_NON_UNIQUE_DATAFIELD"}, DuplicateError, 1),
-    (429, {"message": "Too many requests"}, RateLimitedError, 1),
+    # Out of attempts on a 429: a RateLimitedError that also stops the run early (resuming next run).
+    (429, {"message": "Too many requests"}, RateLimitWaitError, 1),
     (500, {"message": "Some error"}, ServerError, 1),
     (503, {"message": "Error: ERROR_SYSTEM_SERVICETEMPORARILYUNAVAILABLE"}, ServerError, 1),
     (400, {"message": "Error: ERROR_IMPORT_TOOMANYACTIVEIMPORTS"}, TooManyActiveImportsError, 1),
@@ -72,6 +74,8 @@ def test_error_table_through_the_client(
     exit_code: int,
 ) -> None:
     respx_mock.get(f"{ENDPOINT}/v2/address-books/5").mock(return_value=httpx.Response(status, json=body))
+    # A 401/403 makes the client ask account-info once whether the endpoint moved; here it did not.
+    respx_mock.get(f"{API}/v2/account-info").mock(return_value=httpx.Response(200, json=ACCOUNT_INFO))
     client = make_client(max_attempts=1)
     with pytest.raises(DotmailerError) as info:
         client.get_address_book(5)

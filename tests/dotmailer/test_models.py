@@ -266,10 +266,14 @@ REFERENCE_SUMMARY_FIELDS = [
 ]
 
 
-def test_summary_has_exactly_the_52_reference_fields() -> None:
+# The current API adds these five to the 52 of §9.4 (reference §15).
+COMMERCE_SUMMARY_FIELDS = ["revenue", "conversionRate", "assistedRevenue", "numOrders", "numAssistedOrders"]
+
+
+def test_summary_has_exactly_the_52_reference_fields_and_the_5_commerce_fields() -> None:
     aliases = [field.alias for field in ApiCampaignSummary.model_fields.values()]
-    assert aliases == REFERENCE_SUMMARY_FIELDS
-    assert len(aliases) == 52
+    assert aliases == REFERENCE_SUMMARY_FIELDS + COMMERCE_SUMMARY_FIELDS
+    assert len(REFERENCE_SUMMARY_FIELDS) == 52
     assert set(SUMMARY) == set(REFERENCE_SUMMARY_FIELDS)
 
 
@@ -281,7 +285,8 @@ def test_campaign_summary(casing: str) -> None:
     assert summary.num_recipients_clicked == 9
     assert summary.percentage_opens == 1.125
     items = dict(summary.snake_case_items())
-    assert len(items) == 52
+    assert len(items) == 57
+    assert (items["revenue"], items["num_orders"]) == (None, 0)  # absent from the older example
     assert items["num_isp_complaints"] == 1
     assert items["percentage_clicks_to_opens"] == 0.5
     assert next(iter(items)) == "date_sent"
@@ -336,7 +341,8 @@ def test_import_models() -> None:
         {"newcontacts": 3, "InvalidEntries": "1", "unknownCount": 9}
     )
     assert (report.new_contacts, report.invalid_entries, report.failures) == (3, 1, 0)
-    assert len(ApiContactImportReport.model_fields) == 14
+    assert len(ApiContactImportReport.model_fields) == 15  # §7.5's 14 plus suppressedContacts (§15)
+    assert ApiContactImportReport.model_validate({"suppressedContacts": 2}).suppressed_contacts == 2
 
 
 def test_data_field_default_forms() -> None:
