@@ -2,8 +2,9 @@
 
 Per connected book, one after another, so a stuck book never blocks the others:
 
-0. settle earlier uploads (poll, faults, watchdog) and, when one finished, import the book's contacts so new
-   contacts get their Dotmailer ids; while an upload is still running, the book's other steps wait;
+0. settle earlier uploads (poll, faults, watchdog) and read the book's contacts back so new contacts get their
+   Dotmailer ids (after a big upload, once, when it is visible whole); while an upload is still running, the
+   book's other steps wait;
 1-3. plan locally (refresh a query list, sync opt-outs back into the list, schedule changed rows, find the
    contacts to remove) and check the mass-change guard; a dry run stops here and rolls the plan back;
 1. remove, in batches; 4. upload the scheduled rows as CSV files.
@@ -161,8 +162,7 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         settled = settle_book(ctx, book.id)
         outcome.rejected += settled.rejected_rows + settled.faults
         outcome.pending_imports = settled.pending
-        if settled.finished_any:
-            _import_book_contacts(ctx, book.id)
+        _read_back(ctx, book.id, settled.finished_rows)
         if settled.pending:
             outcome.status = "waiting"
             outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"
@@ -233,14 +233,12 @@ def _refresh_query_list(ctx: SyncContext, session: Session, marketing_list: Mark
     refresh_query_list(session.connection(), marketing_list, ctx.box, now=ctx.now)
 
 
-def _import_book_contacts(ctx: SyncContext, book_id: int) -> None:
-    """After an upload finished, read the book's contacts so new contacts get their Dotmailer ids."""
-    from dotsync.sync.importer.contact import import_book_contacts
+def _read_back(ctx: SyncContext, book_id: int, finished_rows: int) -> None:
+    """After uploads finished, read the book's contacts so new contacts get their Dotmailer ids (at once for a
+    small upload; a big one is read once, later, when Dotmailer shows it whole: see the contact importer)."""
+    from dotsync.sync.importer.contact import read_back_after_settle
 
-    with ctx.sessions.begin() as session:
-        book = session.get(AddressBook, book_id)
-        if book is not None:
-            import_book_contacts(ctx, session, book)
+    read_back_after_settle(ctx, book_id, finished_rows)
 
 
 def _hold(ctx: SyncContext, book_id: int, reason: str) -> None:
