@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         default=50,
         description="Stop a sync early when fewer API calls than this remain in the account's hourly budget.",
     )
+    rate_limit_max_wait: float = Field(
+        default=240.0,
+        ge=0,
+        description="Longest a run waits in total for Dotmailer's rate limit (seconds; default: the 4-minute cron "
+        "interval); a longer wait stops the run early (exit 0) and the next run resumes.",
+    )
     run_retention_days: int = Field(
         default=90, description="Run history and finished export rows older than this are pruned."
     )

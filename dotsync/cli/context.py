@@ -64,11 +64,16 @@ class AppContext:
         """A connected API client for a stored integration (password decrypted only here)."""
         from dotsync.dotmailer.client import DotmailerClient
 
+        resume = integration.rate_limited_until
         return DotmailerClient(
             integration.username,
             self.box().decrypt(integration.password_encrypted),
             integration.api_url,
             endpoint=integration.api_endpoint,
+            # The app's clock, so a stored "no call before" and the client's waits share one time line.
+            clock=lambda: self.clock().timestamp(),
+            max_wait=self.settings.rate_limit_max_wait,
+            blocked_until=resume.timestamp() if resume is not None else None,
             **self.client_kwargs(),
         )
 

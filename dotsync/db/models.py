@@ -70,6 +70,12 @@ class Integration(Timestamped, Base):
     owner: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     datafields_synced_at: Mapped[datetime | None]
+    # Dotmailer rate limits as the last run saw them: "tiered" (per minute, 429) or "hourly" (ApiCallsRemaining),
+    # the last limit hit (text and time), and the time before which no call may be made (after a 429).
+    rate_limit_scheme: Mapped[str | None] = mapped_column(String(16))
+    rate_limit_hit: Mapped[str | None] = mapped_column(Text)
+    rate_limit_hit_at: Mapped[datetime | None]
+    rate_limited_until: Mapped[datetime | None]
 
     address_books: Mapped[list[AddressBook]] = relationship(
         back_populates="integration", cascade="all, delete-orphan", passive_deletes=True
@@ -319,6 +325,8 @@ SUMMARY_FLOAT_FIELDS = (
     "percentage_clicks_to_opens",
 )
 
+SUMMARY_COMMERCE_FIELDS = ("revenue", "conversion_rate", "assisted_revenue", "num_orders", "num_assisted_orders")
+
 campaign_summary = Table(
     "campaign_summary",
     metadata,
@@ -332,6 +340,12 @@ campaign_summary = Table(
     Column("date_sent", UTCDateTime(), nullable=True),
     *[Column(name, Integer, nullable=True) for name in SUMMARY_INT_FIELDS],
     *[Column(name, Float, nullable=True) for name in SUMMARY_FLOAT_FIELDS],
+    # Commerce fields of the current API (reference §15); revenue is text as the account formats it ("$0.00").
+    Column("revenue", String(64), nullable=True),
+    Column("conversion_rate", Float, nullable=True),
+    Column("assisted_revenue", String(64), nullable=True),
+    Column("num_orders", Integer, nullable=True),
+    Column("num_assisted_orders", Integer, nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
 )
 

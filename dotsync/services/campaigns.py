@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
+    SUMMARY_COMMERCE_FIELDS,
     SUMMARY_FLOAT_FIELDS,
     SUMMARY_INT_FIELDS,
     AddressBook,
@@ -23,7 +24,7 @@ from dotsync.db.models import (
 from dotsync.errors import BadInputError, NotFoundError
 from dotsync.services.integrations import get_integration
 
-SUMMARY_FIELDS = ("date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS)
+SUMMARY_FIELDS = ("date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS, *SUMMARY_COMMERCE_FIELDS)
 
 
 def _books_by_campaign(session: Session, campaign_ids: list[int]) -> dict[int, list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync import logcontext
 from dotsync.db.models import Integration
-from dotsync.dotmailer.errors import AuthenticationError
+from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import ConfigError, DotsyncError, LockedError, SyncFailedError
 from dotsync.sync import runs
 from dotsync.sync.context import Progress, SyncContext, no_progress
@@ -175,6 +175,10 @@ def _run_one(
                 outcome.outcome = "config_error"
                 error = str(exc)
                 refused = {"credentials_refused": isinstance(exc, AuthenticationError)}
+            except (BudgetExhaustedError, ApiUsageExceededError) as exc:  # a limit before any step ran
+                outcome.outcome = runs.STOPPED
+                error = str(exc)
+                ctx.note(str(exc))
             except DotsyncError as exc:
                 outcome.outcome = runs.FAILED
                 error = str(exc)
@@ -186,11 +190,15 @@ def _run_one(
             outcome.result = result
             outcome.api_calls = int(client.calls_made)
             outcome.notes = list(ctx.notes)
+            _remember_rate_limits(sessions, integration.id, client, clock())
+            counts = dict(result.counts) if result else dict(refused)
+            if ctx.notes:
+                counts["notes"] = list(ctx.notes)  # the run history keeps what the summary said
             runs.finish_run(
                 sessions,
                 run_id,
                 outcome=runs.FAILED if outcome.outcome == "config_error" else outcome.outcome,
-                counts=result.counts if result else refused,
+                counts=counts,
                 api_calls=outcome.api_calls,
                 error=error,
                 finished_at=clock(),
@@ -228,6 +236,30 @@ def _run_one(
             finished_at=clock(),
         )
     return outcome
+
+
+def _remember_rate_limits(
+    sessions: sessionmaker[Session], integration_id: int, client: DotmailerClient, now: datetime
+) -> None:
+    """Store the rate-limit scheme seen, the last limit hit and until when no call may be made (``status``)."""
+    limits = getattr(client, "rate_limits", None)
+    if limits is None:
+        return
+
+    def stamp(epoch: float | None) -> datetime | None:
+        return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+
+    with sessions.begin() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        if limits.scheme is not None:
+            integration.rate_limit_scheme = limits.scheme
+        if limits.last_hit is not None:
+            integration.rate_limit_hit = limits.last_hit.describe()
+            integration.rate_limit_hit_at = stamp(limits.last_hit.at)
+        until = stamp(limits.blocked_until)
+        integration.rate_limited_until = until if until is not None and until > now else None
 
 
 def _remember_endpoint(sessions: sessionmaker[Session], integration_id: int, endpoint: str | None) -> None:

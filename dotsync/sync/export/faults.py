@@ -44,3 +44,8 @@ def classify_fault(reason: str | None) -> FaultOutcome:
         if keyword in lowered:
             return FaultOutcome(status, UNSUBSCRIBED, f"Dotmailer refused the contact: {label}")
     return FaultOutcome("Failed", REMOVED, f"Dotmailer could not import this row: {label}")
+
+
+def is_duplicate_fault(reason: str | None) -> bool:
+    """A ``Duplicate`` row: the email was in the file twice and one of its rows was imported."""
+    return (reason or "").strip().lower().startswith("duplicate")

@@ -35,9 +35,10 @@ from dotsync.dotmailer.errors import (
     AuthenticationError,
     BudgetExhaustedError,
     DotmailerError,
+    ReportGoneError,
 )
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.faults import classify_fault
+from dotsync.sync.export.faults import classify_fault, is_duplicate_fault
 
 log = logging.getLogger("dotsync.sync.export")
 
@@ -135,10 +136,19 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
 def _process_faults(
     ctx: SyncContext, session: Session, book: AddressBook, export: ContactExport, result: SettleResult
 ) -> None:
-    faults = ctx.client.get_contact_import_faults(export.import_id)
+    try:
+        faults = ctx.client.get_contact_import_faults(export.import_id)
+    except ReportGoneError as exc:
+        # Dotmailer keeps a faults report about a week. Settle without it: opt-outs among its rows still
+        # arrive through the unsubscribed-since and suppressed-since feeds.
+        _settle_without_report(ctx, book, export, str(exc), result)
+        return
+    # A "Duplicate" row means another row of the same email was imported: not a failure of that member,
+    # unless the email also has a real fault in the report.
+    refused = {(f.email or "").strip().lower() for f in faults if not is_duplicate_fault(f.reason)}
     for fault in faults:
         email = (fault.email or "").strip().lower()
-        if not email:
+        if not email or (is_duplicate_fault(fault.reason) and email not in refused):
             continue
         outcome = classify_fault(fault.reason)
         row = session.execute(
@@ -170,6 +180,25 @@ def _process_faults(
     result.finished += 1
     result.finished_rows += export.row_count
     log.info("import %s into book %r finished; %d rows refused", export.import_id, book.name, len(faults))
+
+
+REPORT_GONE_STATUS = "Finished, faults report gone"
+
+
+def _settle_without_report(
+    ctx: SyncContext, book: AddressBook, export: ContactExport, why: str, result: SettleResult
+) -> None:
+    message = (
+        f"import {export.import_id} into book {book.name!r} finished but its faults report is no longer "
+        "available; settled without it (opt-outs arrive through the unsubscribe and suppression feeds)"
+    )
+    export.faults_processed = True
+    export.finished_at = ctx.now
+    export.error = f"faults report gone: {why}"
+    book.last_exported_at = ctx.now
+    book.sync_status = REPORT_GONE_STATUS
+    result.finished += 1
+    ctx.note(message)
 
 
 def _process_rejection(

@@ -68,6 +68,7 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
             continue
         started = ctx.clock()
         calls_before = ctx.calls_made
+        skipped_before = len(ctx.client.skipped_rows)
         step = StepResult(name=name, outcome=runs.SUCCESS)
         try:
             if result.stopped_early is not None:
@@ -93,6 +94,7 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
             step.error = f"unexpected {type(exc).__name__}: {exc}"
             log.exception("connector %s failed unexpectedly", name)
         step.api_calls = ctx.calls_made - calls_before
+        _report_skipped_rows(ctx, step, ctx.client.skipped_rows[skipped_before:])
         runs.record_step(
             ctx.sessions,
             run_id,
@@ -108,6 +110,17 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
             log.info("connector %s: %s (%d API calls)", name, _fmt(step.counts), step.api_calls)
         result.steps.append(step)
     return result
+
+
+def _report_skipped_rows(ctx: SyncContext, step: StepResult, skipped: list[Any]) -> None:
+    """Rows of a feed left out because a value could not be parsed: counted on the step, each one noted
+    (feed, row, value) in the run history; the rest of their pages was kept."""
+    if not skipped:
+        return
+    if step.outcome == runs.SUCCESS:
+        step.counts = {**step.counts, "skipped_rows": len(skipped)}
+    for row in skipped:
+        ctx.note(f"{step.name}: {row.describe()}")
 
 
 def _fmt(counts: dict[str, int]) -> str:

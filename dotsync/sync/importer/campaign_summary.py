@@ -12,14 +12,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import upsert
-from dotsync.db.models import SUMMARY_FLOAT_FIELDS, SUMMARY_INT_FIELDS, campaign_summary
+from dotsync.db.models import (
+    SUMMARY_COMMERCE_FIELDS,
+    SUMMARY_FLOAT_FIELDS,
+    SUMMARY_INT_FIELDS,
+    campaign_summary,
+)
 from dotsync.dotmailer.errors import ApiNotFoundError
 from dotsync.dotmailer.models import ApiCampaignSummary
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.campaign_feeds import candidates, mark_done, plan
 
 NAME = "campaign_summary"
-FIELDS = ("date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS)
+FIELDS = ("date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS, *SUMMARY_COMMERCE_FIELDS)
 
 
 def summary_row(campaign_id: int, summary: ApiCampaignSummary, ctx: SyncContext) -> dict[str, Any]:
