@@ -23,12 +23,19 @@ from dotsync.db.models import (
     Integration,
     Run,
 )
+from dotsync.errors import EXIT_FAILURE, DotsyncError
 from dotsync.sync import runs
 
 DEFAULT_MAX_AGE_MINUTES = 30
 UPLOAD_STUCK_AFTER = timedelta(hours=2)
 # Run kinds that count as a successful import / export (``sync`` does both; a dry run does neither).
 _KINDS = {"import": ("import", "sync"), "export": ("export", "sync")}
+
+
+class UnhealthyError(DotsyncError):
+    """``status --check`` found problems (exit 1); the problems themselves are printed on stdout."""
+
+    exit_code = EXIT_FAILURE
 
 
 class ProblemKind(StrEnum):
