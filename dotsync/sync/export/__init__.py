@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dotsync import logcontext
 from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
@@ -111,7 +112,8 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
                 outcome.status = "skipped"
                 outcome.error = result.stopped_early
             else:
-                _export_book(ctx, book, outcome, options)
+                with logcontext.bind(book=book.name):
+                    _export_book(ctx, book, outcome, options)
         except (BudgetLowError, BudgetExhaustedError, ApiUsageExceededError) as exc:
             outcome.status = "stopped_early"
             outcome.error = str(exc)
