@@ -96,6 +96,9 @@ class MarketingList(Timestamped, Base):
     source_url_encrypted: Mapped[str | None] = mapped_column(Text)
     refreshed_at: Mapped[datetime | None]
     source_error: Mapped[str | None] = mapped_column(Text)
+    # The list's change counter: every write that can change what Dotmailer should hold for a member stamps
+    # the member with a value of it (see dotsync.lists.changes and docs/DESIGN.md, "Change tracking").
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     address_book: Mapped[AddressBook | None] = relationship(back_populates="marketing_list")
 
@@ -108,6 +111,8 @@ class ListMember(Timestamped, Base):
         UniqueConstraint("list_id", "email"),
         # Export pages walk a list's members in id order: the id ends the index.
         Index("ix_list_member_list_state", "list_id", "state", "id"),
+        # The export plans the members changed since the sequence it last planned.
+        Index("ix_list_member_list_change", "list_id", "change_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +125,8 @@ class ListMember(Timestamped, Base):
     state_changed_at: Mapped[datetime | None]
     # Query lists: False once the member left the query's result (its state is kept for when it comes back).
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The list's change_seq when this member last changed (fields, state, membership of a query's result).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class AddressBook(Timestamped, Base):
@@ -147,6 +154,8 @@ class AddressBook(Timestamped, Base):
     last_exported_at: Mapped[datetime | None]
     # Hash of the mappings and data-field types the last plan used; when it changes every member is re-planned.
     plan_signature: Mapped[str | None] = mapped_column(String(32))
+    # The connected list's change_seq up to which every change has been planned and applied (None: plan all).
+    planned_seq: Mapped[int | None] = mapped_column(BigInteger)
     # Mass-change guard (per connection): thresholds and a one-shot confirmation.
     guard_remove_percent: Mapped[float] = mapped_column(Float, default=20.0)
     guard_remove_max: Mapped[int] = mapped_column(Integer, default=1000)
@@ -187,6 +196,7 @@ class AddressBookContact(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("address_book_id", "contact_id"),
         Index("ix_abc_book_scheduled", "address_book_id", "scheduled", "id"),
+        Index("ix_abc_book_change", "address_book_id", "change_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,8 +216,11 @@ class AddressBookContact(Timestamped, Base):
     import_id: Mapped[str | None] = mapped_column(String(100), index=True)
     sent_hash: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
-    # The member's fields_hash when this row was last planned: an unchanged member is skipped in SQL.
-    member_hash: Mapped[str | None] = mapped_column(String(32))
+    # The CSV line (no header) planned for the next upload, formatted once by the plan; NULL once sent.
+    scheduled_row: Mapped[str | None] = mapped_column(Text)
+    # A value of the connected list's change_seq, stamped when the import or the export's settle step changed
+    # this row in a way the next plan must look at (status, re-queued upload).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Uploads of this row that ended in an error status; a row is re-queued after a failure only once.
     export_failures: Mapped[int] = mapped_column(Integer, default=0)
 

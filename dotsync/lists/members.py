@@ -35,9 +35,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, refresh_statistics
+from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, insert_for, refresh_statistics
 from dotsync.db.models import SUBSCRIBED, ListMember
 from dotsync.errors import BadInputError
+from dotsync.lists.changes import next_change
 from dotsync.lists.csvfile import CsvFile
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import canonical_json, hash_canonical
@@ -131,14 +132,14 @@ def _constant(conn: Connection, column: ColumnElement[Any], value: Any) -> Colum
     return literal_column(str(rendered))
 
 
-def member_upsert(conn: Connection, now: datetime) -> Any:
+def member_upsert(conn: Connection, now: datetime, seq: int = 0) -> Any:
     """The INSERT ... ON CONFLICT (list_id, email) DO UPDATE for members, for executemany.
 
     Per row it binds only ``list_id``, ``email``, ``fields`` (canonical JSON text) and ``fields_hash``; the
     constant columns (state, times) are rendered once. This is :func:`dotsync.db.bulk.upsert` specialised for
     the member hot path: binding and type-processing three datetimes and a JSON document per row cost more
     than everything else in a large import. On a conflict only the content columns change: state, reason and
-    their time are the member's own.
+    their time are the member's own. Every row written is stamped with the change value ``seq``.
     """
     if conn.dialect.name == "sqlite":
         stmt: Any = sqlite.insert(_members)
@@ -146,6 +147,9 @@ def member_upsert(conn: Connection, now: datetime) -> Any:
     elif conn.dialect.name == "postgresql":
         stmt = postgresql.insert(_members)
         fields = cast(bindparam("fields", type_=Text()), JSON)
+    elif conn.dialect.name in ("mysql", "mariadb"):
+        stmt = insert_for(conn, _members)  # ON DUPLICATE KEY UPDATE (list_id, email is the only unique key)
+        fields = bindparam("fields", type_=Text())  # the server parses JSON text itself
     else:
         raise NotImplementedError(f"bulk member upsert is not implemented for {conn.dialect.name}")
     c = _members.c
@@ -158,12 +162,16 @@ def member_upsert(conn: Connection, now: datetime) -> Any:
         state_reason=null(),
         state_changed_at=_constant(conn, c.state_changed_at, now),
         is_current=_constant(conn, c.is_current, True),
+        change_seq=_constant(conn, c.change_seq, seq),
         created_at=_constant(conn, c.created_at, now),
         updated_at=_constant(conn, c.updated_at, now),
     )
     return stmt.on_conflict_do_update(
         index_elements=["list_id", "email"],
-        set_={name: stmt.excluded[name] for name in ("fields", "fields_hash", "is_current", "updated_at")},
+        set_={
+            name: stmt.excluded[name]
+            for name in ("fields", "fields_hash", "is_current", "change_seq", "updated_at")
+        },
     )
 
 
@@ -172,7 +180,9 @@ class MemberWriter:
 
     A member whose fields hash is unchanged (and who is current) is not written at all, so ``updated_at``
     moves only when something changed. A list that was empty when the writer started needs no look-up of
-    existing members (the preparer already collapsed duplicates).
+    existing members (the preparer already collapsed duplicates). The writer takes the list's next change
+    value (:func:`~dotsync.lists.changes.next_change`) before its first write and stamps every member it
+    writes with it, so the export plans exactly those members.
     """
 
     def __init__(self, conn: Connection, list_id: int, *, now: datetime, result: LoadResult) -> None:
@@ -180,9 +190,10 @@ class MemberWriter:
         self.list_id = list_id
         self.result = result
         self.came_back = 0
+        self.seq = next_change(conn, list_id)
         # Compiled once; rows then go straight to the driver's executemany. Every bound value is a plain str or
         # int, so SQLAlchemy's per-row parameter processing would only cost time.
-        compiled = member_upsert(conn, now).compile(dialect=conn.dialect)
+        compiled = member_upsert(conn, now, self.seq).compile(dialect=conn.dialect)
         self._sql = str(compiled)
         self._order: tuple[str, ...] | None = (
             tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
@@ -303,8 +314,9 @@ def current_member_count(conn: Connection, list_id: int) -> int:
     )
 
 
-def mark_left(conn: Connection, list_id: int, seen: set[str], *, now: datetime) -> int:
-    """Mark current members whose email is not in ``seen`` as no longer current; return how many."""
+def mark_left(conn: Connection, list_id: int, seen: set[str], *, now: datetime, seq: int) -> int:
+    """Mark current members whose email is not in ``seen`` as no longer current, stamped with the change
+    value ``seq``; return how many."""
     left = array("q")
     rows = conn.execute(
         select(_members.c.id, _members.c.email).where(
@@ -317,5 +329,9 @@ def mark_left(conn: Connection, list_id: int, seen: set[str], *, now: datetime) 
             left.append(member_id)
     rows.close()
     for ids in batched(left, WRITE_BATCH):
-        conn.execute(update(_members).where(_members.c.id.in_(ids)).values(is_current=False, updated_at=now))
+        conn.execute(
+            update(_members)
+            .where(_members.c.id.in_(ids))
+            .values(is_current=False, change_seq=seq, updated_at=now)
+        )
     return len(left)

@@ -318,7 +318,7 @@ def refresh_query_list(
             written += len(batch)
             report("Updating members", written, len(preparer.seen))
     result.came_back = writer.came_back
-    result.left = mark_left(conn, marketing_list.id, preparer.seen, now=now)
+    result.left = mark_left(conn, marketing_list.id, preparer.seen, now=now, seq=writer.seq)
     values = {
         "refreshed_at": now,
         "source_error": None,

@@ -228,7 +228,8 @@ def update_connection(
             raise BadInputError("--remove-max must be 0 or more")
         book.guard_remove_max = remove_max
     if resync:
-        # Forget what was last sent: the next export sends every subscribed member again.
+        # Forget what was last sent: the next export plans and sends every subscribed member again.
+        book.plan_signature = None
         session.execute(
             update(AddressBookContact)
             .where(AddressBookContact.address_book_id == book.id)
@@ -244,6 +245,7 @@ def disconnect(session: Session, list_name: str) -> AddressBook:
     book = connected_book(session, marketing_list)
     book.marketing_list_id = None
     book.connected_at = None
+    book.plan_signature = book.planned_seq = None  # a new connection plans every member
     book.guard_held_reason = None
     for mapping in list(book.mappings):
         session.delete(mapping)

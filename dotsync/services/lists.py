@@ -26,6 +26,7 @@ from dotsync.db.models import (
     MarketingList,
 )
 from dotsync.errors import BadInputError, ConfigError, NotFoundError
+from dotsync.lists.changes import next_change
 from dotsync.lists.columns import field_columns, find_email_column
 from dotsync.lists.csvfile import DEFAULT_ENCODING, CsvFile
 from dotsync.lists.email import normalise_email
@@ -302,6 +303,8 @@ def add_member(
             )
         if given:
             raise BadInputError(f"list {name!r} is query-backed: its fields come from its query")
+    # Taken before any write: the export's plan then waits for this transaction (dotsync.lists.changes).
+    seq = next_change(session.connection(), marketing_list.id)
     if given:
         known = list(marketing_list.field_columns or [])
         added = [k for k in given if k not in known]
@@ -317,6 +320,7 @@ def add_member(
                 state=SUBSCRIBED,
                 state_changed_at=now,
                 is_current=True,
+                change_seq=seq,
             )
         )
         session.flush()
@@ -327,9 +331,11 @@ def add_member(
     if merged != member.fields:
         member.fields = merged
         member.fields_hash = fields_hash(merged)
+        member.change_seq = seq
         outcome = OUTCOME_UPDATED
     if member.state == REMOVED or (member.state == UNSUBSCRIBED and resubscribe):
         _set_state(member, SUBSCRIBED, None, now)
+        member.change_seq = seq
         outcome = OUTCOME_RESUBSCRIBED
     elif member.state == UNSUBSCRIBED:
         outcome = OUTCOME_KEPT_UNSUBSCRIBED
@@ -348,6 +354,7 @@ def remove_member(session: Session, name: str, email: str, *, now: datetime) -> 
         return MemberChange(address, OUTCOME_ALREADY, REMOVED)
     if member.state == UNSUBSCRIBED:  # an opt-out is stronger than a removal: never weaken it
         return MemberChange(address, OUTCOME_KEPT_UNSUBSCRIBED, UNSUBSCRIBED)
+    member.change_seq = next_change(session.connection(), marketing_list.id)
     _set_state(member, REMOVED, REASON_REMOVED_BY_USER, now)
     session.flush()
     return MemberChange(address, OUTCOME_REMOVED, REMOVED)
@@ -362,6 +369,7 @@ def unsubscribe_member(session: Session, name: str, email: str, *, now: datetime
         raise NotFoundError(f"{address} is not a member of list {name!r}")
     if member.state == UNSUBSCRIBED:
         return MemberChange(address, OUTCOME_ALREADY, UNSUBSCRIBED)
+    member.change_seq = next_change(session.connection(), marketing_list.id)
     _set_state(member, UNSUBSCRIBED, REASON_UNSUBSCRIBED_BY_USER, now)
     session.flush()
     return MemberChange(address, OUTCOME_UNSUBSCRIBED, UNSUBSCRIBED)

@@ -120,9 +120,7 @@ def _book(**overrides):
 
 
 def _plan(managed: int, removals: int = 0, updated: int = 0) -> Plan:
-    plan = Plan(managed=managed, updated=updated)
-    plan.removals = [(i, i) for i in range(removals)]
-    return plan
+    return Plan(managed=managed, updated=updated, removals=tuple((i, i) for i in range(removals)))
 
 
 def test_guard_thresholds() -> None:

@@ -27,14 +27,7 @@ from dotsync.sync import runs
 from dotsync.sync.context import BudgetLowError, SyncContext
 from dotsync.sync.export.guard import check_guard
 from dotsync.sync.export.options import ExportOptions
-from dotsync.sync.export.plan import (
-    Plan,
-    count_skipped,
-    load_mappings,
-    removal_candidates,
-    schedule_changes,
-    sync_state_back,
-)
+from dotsync.sync.export.plan import Plan, applied, plan_book
 from dotsync.sync.export.remove import remove_contacts
 from dotsync.sync.export.settle import settle_book
 from dotsync.sync.export.upload import upload_scheduled
@@ -170,49 +163,12 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
             outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"
             return
     # Steps 1-3 planned in one transaction; committed unless this is a dry run or the guard holds.
-    session = ctx.sessions()
-    try:
-        live_book = session.get(AddressBook, book.id)
-        assert live_book is not None
-        marketing_list = session.get(MarketingList, live_book.marketing_list_id)
-        assert marketing_list is not None
-        plan = Plan()
-        if marketing_list.kind == "query":
-            _refresh_query_list(ctx, session, marketing_list)
-        sync_state_back(ctx, session, live_book, plan)
-        schedule_changes(ctx, session, live_book, plan)
-        removal_candidates(ctx, session, live_book, plan)
-        outcome.unsubscribed = plan.state_changes
-        outcome.added, outcome.updated = plan.added, plan.updated
-        if options.dry_run:
-            count_skipped(session, live_book, plan)
-            outcome.status = "dry_run"
-            outcome.plan = plan.as_dict()
-            outcome.removed = len(plan.removals)
-            session.rollback()
-            return
-        confirmed = marketing_list.name in options.confirm_mass_change
-        held = check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
-        if held is not None:
-            session.rollback()
-            _hold(ctx, book.id, held)
-            outcome.added = outcome.updated = outcome.unsubscribed = 0
-            outcome.status = "held"
-            outcome.error = held
-            return
-        live_book.guard_held_reason = None
-        live_book.sync_error = None
-        session.commit()
-    finally:
-        session.close()
-    mappings_session = ctx.sessions()
-    try:
-        mappings = load_mappings(mappings_session, book)
-    finally:
-        mappings_session.close()
-    # Step 1: remove; step 4: upload.
+    plan = _plan(ctx, book, outcome, options)
+    if plan is None:
+        return
+    # Step 1: remove; step 4: upload. Then the book's plan position moves past what this plan covered.
     outcome.removed = remove_contacts(ctx, book, plan.removals)
-    uploaded = upload_scheduled(ctx, book, mappings)
+    uploaded = upload_scheduled(ctx, book, plan.formatter)
     outcome.uploads, outcome.rows_uploaded, outcome.file_sizes = (
         uploaded.uploads,
         uploaded.rows,
@@ -222,17 +178,45 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         outcome.status = "waiting"
         outcome.error = uploaded.waiting
     with ctx.sessions.begin() as s:
+        applied(s.connection(), plan)
         target = s.get(AddressBook, book.id)
         if target is not None and (uploaded.uploads or outcome.removed):
             target.last_exported_at = ctx.now
 
 
-def _refresh_query_list(ctx: SyncContext, session: Session, marketing_list: MarketingList) -> None:
-    from dotsync.lists.source import refresh_query_list
-
-    if ctx.box is None:
-        raise DotsyncError("cannot read a query list's source without the secret key")
-    refresh_query_list(session.connection(), marketing_list, ctx.box, now=ctx.now)
+def _plan(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: ExportOptions) -> Plan | None:
+    """Steps 1-3 in one transaction: the committed plan, or None when this book stops here (dry run, held)."""
+    with ctx.sessions() as session:
+        live_book = session.get(AddressBook, book.id)
+        marketing_list = (
+            session.get(MarketingList, live_book.marketing_list_id)
+            if live_book is not None and live_book.marketing_list_id is not None
+            else None
+        )
+        if live_book is None or marketing_list is None:
+            raise DotsyncError(f"address book {book.name!r} is no longer connected to a list")
+        plan = plan_book(ctx, session, live_book, marketing_list, dry_run=options.dry_run)
+        outcome.unsubscribed = plan.state_changes
+        outcome.added, outcome.updated = plan.added, plan.updated
+        if options.dry_run:
+            outcome.status = "dry_run"
+            outcome.plan = plan.as_dict()
+            outcome.removed = len(plan.removals)
+            session.rollback()
+            return None
+        confirmed = marketing_list.name in options.confirm_mass_change
+        held = check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
+        if held is not None:
+            session.rollback()
+            _hold(ctx, book.id, held)
+            outcome.added = outcome.updated = outcome.unsubscribed = 0
+            outcome.status = "held"
+            outcome.error = held
+            return None
+        live_book.guard_held_reason = None
+        live_book.sync_error = None
+        session.commit()
+    return plan
 
 
 def _read_back(ctx: SyncContext, book_id: int, finished_rows: int) -> None:

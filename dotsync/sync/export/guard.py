@@ -9,16 +9,16 @@ never held: on a small book a handful of rows is a large percentage but no mass 
 from __future__ import annotations
 
 from dotsync.db.models import AddressBook
-from dotsync.sync.export.plan import Plan
+from dotsync.sync.export.plan import GUARD_FLOOR, Plan
 
-FLOOR = 10
+FLOOR = GUARD_FLOOR
 
 
 def check_guard(book: AddressBook, plan: Plan, *, list_name: str, confirmed: bool) -> str | None:
     """The reason to hold this export, or None to let it through."""
     if confirmed:
         return None
-    managed = plan.managed
+    managed = plan.managed or 0  # None only when no change is above FLOOR: nothing to hold
     removals = len(plan.removals)
     remove_limit = min(book.guard_remove_percent / 100.0 * managed, float(book.guard_remove_max))
     if removals > FLOOR and removals > remove_limit:

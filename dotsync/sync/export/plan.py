@@ -1,20 +1,30 @@
 """Export steps 1-3 planned in the database (dotsync -> Dotmailer): state sync, schedule, removal candidates.
 
-Everything here is local: it reads the list and what was last sent, marks members whose book status says
-they opted out, and schedules the rows whose content differs from what was last sent. Nothing here calls
-Dotmailer, so a dry run is this plan in a transaction that is rolled back, and the real run is the same plan
-committed — the numbers of both are the same by construction.
+Everything here is local: :func:`plan_book` refreshes a query list, marks members whose book status says they
+opted out, schedules the rows whose content differs from what was last sent (their CSV line formatted once,
+here, and stored with the row for the upload), and finds the contacts to remove. It returns an immutable
+:class:`Plan`. Nothing here calls Dotmailer, so a dry run is this plan in a transaction that is rolled back,
+and the real run is the same plan committed — the numbers of both are the same by construction.
+
+The plan reads only what changed since the book's last applied plan (``address_book.planned_seq``): members
+stamped above it, and members whose book row the import or the settle step stamped above it (see
+:mod:`dotsync.lists.changes`). The first plan of a connection, a mapping change and ``--resync`` plan every
+member.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Table,
     and_,
@@ -25,11 +35,19 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.orm import Session, aliased
 
-from dotsync.db.bulk import ANALYZE_AFTER_ROWS, PreparedMany, constant, insert_for, refresh_statistics
+from dotsync.db.bulk import (
+    ANALYZE_AFTER_ROWS,
+    PreparedMany,
+    batched,
+    constant,
+    insert_for,
+    refresh_statistics,
+)
 from dotsync.db.models import (
     ACTIVE_CONTACT_STATUSES,
     OP_ADD,
@@ -43,32 +61,44 @@ from dotsync.db.models import (
     DataField,
     FieldMapping,
     ListMember,
+    MarketingList,
 )
+from dotsync.errors import DotsyncError
+from dotsync.lists.changes import next_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.payload import FieldMap, RowFormatter, parse_list_fields
 
 PAGE = 5000
 SAMPLE = 5
+# The mass-change guard ignores changes of this many rows or fewer (see guard.py); below it the plan does not
+# need to count the contacts dotsync manages in the book (a count over the whole book).
+GUARD_FLOOR = 10
 
-
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """What one book's export will do. Samples are a few emails of each kind, for the dry run."""
+    """What one book's export will do, decided before anything is sent. Samples are a few emails of each kind,
+    for the dry run. ``managed`` is None when no change is above the guard's floor and it was not counted."""
 
+    book_id: int = 0
+    list_name: str = ""
+    formatter: RowFormatter = field(default_factory=lambda: RowFormatter(()))
+    signature: str = ""
+    high_seq: int = 0  # the list's change value this plan covers; stored on the book once applied
+    full: bool = True  # every member was planned (first plan, mapping change, --resync)
+    read: int = 0  # members looked at
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     bad_values: int = 0
     state_changes: int = 0
-    removals: list[tuple[int, int]] = field(default_factory=list)  # (address_book_contact.id, origin id)
-    managed: int = 0
-    samples: dict[str, list[str]] = field(default_factory=dict)
-    reasons: dict[str, int] = field(default_factory=dict)
+    removals: tuple[tuple[int, int], ...] = ()  # (address_book_contact.id, Dotmailer contact id)
+    managed: int | None = None
+    samples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reasons: Mapping[str, int] = field(default_factory=dict)
 
-    def sample(self, kind: str, email: str) -> None:
-        bucket = self.samples.setdefault(kind, [])
-        if len(bucket) < SAMPLE:
-            bucket.append(email)
+    @property
+    def headers(self) -> list[str]:
+        return self.formatter.headers
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,9 +109,23 @@ class Plan:
             "unchanged": self.unchanged,
             "bad_values": self.bad_values,
             "managed": self.managed,
-            "samples": self.samples,
-            "skipped_reasons": self.reasons,
+            "samples": {kind: list(emails) for kind, emails in self.samples.items()},
+            "skipped_reasons": dict(self.reasons),
         }
+
+
+class _Tally:
+    """The counts a plan accumulates while it reads (private: the plan that leaves :func:`plan_book` is frozen)."""
+
+    def __init__(self) -> None:
+        self.read = self.added = self.updated = self.unchanged = self.bad_values = self.state_changes = 0
+        self.removals: list[tuple[int, int]] = []
+        self.samples: dict[str, list[str]] = {}
+
+    def sample(self, kind: str, email: str) -> None:
+        bucket = self.samples.setdefault(kind, [])
+        if len(bucket) < SAMPLE:
+            bucket.append(email)
 
 
 def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
@@ -99,199 +143,358 @@ def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
     ]
 
 
-def sync_state_back(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
-    """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
-    account) become ``unsubscribed``, with the Dotmailer status as the reason."""
-    list_id = book.marketing_list_id
-    abc = aliased(AddressBookContact)
-    book_status = (
-        select(abc.status)
-        .where(abc.address_book_id == book.id, abc.contact_id == Contact.id)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(ListMember.id, ListMember.email, Contact.status, book_status.label("book_status"))
-        .join(Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email))
-        .where(
-            ListMember.list_id == list_id,
-            ListMember.state == SUBSCRIBED,
-            or_(
-                and_(book_status.is_not(None), book_status.not_in(ACTIVE_CONTACT_STATUSES)),
-                and_(Contact.status.is_not(None), Contact.status.not_in(ACTIVE_CONTACT_STATUSES)),
-            ),
-        )
-    ).all()
-    for member_id, email, account_status, in_book in rows:
-        if in_book is not None and in_book not in ACTIVE_CONTACT_STATUSES:
-            reason = f"{in_book} in Dotmailer address book {book.name!r}"
-        else:
-            reason = f"{account_status} in the Dotmailer account"
-        session.execute(
-            update(ListMember)
-            .where(ListMember.id == member_id)
-            .values(state=UNSUBSCRIBED, state_reason=reason, state_changed_at=ctx.now)
-        )
-        plan.state_changes += 1
-        plan.sample("state_change", email)
-
-
-def schedule_changes(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
-    """Step 3: schedule every subscribed, current member whose content differs from what was last sent.
-
-    Keyset pages of members joined to their contact and book membership; per page, the rows are formatted
-    and hashed in one pass, new contacts are inserted and the book rows upserted with two executemany
-    statements compiled once (see :class:`Scheduler`).
-    """
-    list_id = book.marketing_list_id
-    formatter = RowFormatter(load_mappings(session, book))
-    conn = session.connection()
-    # Rows scheduled earlier whose member is no longer a subscribed, current member are unscheduled.
-    gone = select(ListMember.id).where(
-        ListMember.list_id == list_id, or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current))
-    )
-    conn.execute(
-        update(AddressBookContact)
-        .where(
-            AddressBookContact.address_book_id == book.id,
-            AddressBookContact.scheduled,
-            AddressBookContact.list_member_id.in_(gone),
-        )
-        .values(scheduled=False)
-    )
-    scheduler = Scheduler(conn, ctx.integration_id, book.id, ctx.now)
-    signature = plan_signature(formatter.mappings)
-    # With the same mappings as last time, a member whose fields and row are as last planned cannot have
-    # changed what Dotmailer should hold: such rows are skipped in SQL, without reading or hashing them.
-    only_changed = (
-        or_(
-            AddressBookContact.id.is_(None),
-            AddressBookContact.member_hash.is_(None),
-            AddressBookContact.member_hash != ListMember.fields_hash,
-            AddressBookContact.sent_hash.is_(None),
-            AddressBookContact.scheduled,
-        )
-        if book.plan_signature == signature
-        else true()
-    )
-    book.plan_signature = signature
-    page = (
-        select(
-            ListMember.id,
-            ListMember.email,
-            ListMember.fields,
-            ListMember.fields_hash,
-            AddressBookContact.member_hash,
-            Contact.id.label("contact_id"),
-            Contact.origin_id,
-            AddressBookContact.id.label("abc_id"),
-            AddressBookContact.sent_hash,
-            AddressBookContact.scheduled,
-            AddressBookContact.scheduled_hash,
-        )
-        .outerjoin(
-            Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
-        )
-        .outerjoin(
-            AddressBookContact,
-            and_(AddressBookContact.address_book_id == book.id, AddressBookContact.contact_id == Contact.id),
-        )
-        .where(
-            ListMember.list_id == list_id,
-            ListMember.state == SUBSCRIBED,
-            ListMember.is_current,
-            ListMember.id > bindparam("last_id"),
-            only_changed,
-        )
-        .order_by(ListMember.id)
-        .limit(PAGE)
-    )
-    last_id = written = 0
-    analyze_at = ANALYZE_AFTER_ROWS // 2
-    values_of, digest_of = formatter.values, formatter.digest
-    while True:
-        ctx.progress(f"prepare {book.name}", plan.added + plan.updated + plan.unchanged)
-        rows = conn.execute(page, {"last_id": last_id}).all()
-        if not rows:
-            break
-        last_id = rows[-1][0]
-        new_contacts: list[dict[str, Any]] = []
-        to_schedule: list[dict[str, Any]] = []
-        remember: list[dict[str, Any]] = []
-        for (
-            member_id,
-            email,
-            fields,
-            member_hash,
-            planned_hash,
-            contact_id,
-            origin_id,
-            abc_id,
-            sent_hash,
-            scheduled,
-            scheduled_hash,
-        ) in rows:
-            values, bad = values_of(fields or {})
-            plan.bad_values += bad
-            digest = digest_of(email, values)
-            if abc_id is not None and (
-                (not scheduled and sent_hash == digest) or (scheduled and scheduled_hash == digest)
-            ):
-                plan.unchanged += 1
-                if planned_hash != member_hash:
-                    remember.append({"b_id": abc_id, "b_hash": member_hash})
-                continue
-            if contact_id is None or origin_id is None:
-                operation = OP_NEW
-            elif abc_id is None:
-                operation = OP_ADD
-            else:
-                operation = OP_UPDATE
-            if abc_id is None or sent_hash is None:
-                plan.added += 1
-                plan.sample("add", email)
-            else:
-                plan.updated += 1
-                plan.sample("update", email)
-            if contact_id is None:
-                new_contacts.append({"email": email})
-            to_schedule.append(
-                {
-                    "email": email,
-                    "list_member_id": member_id,
-                    "operation": operation,
-                    "scheduled_hash": digest,
-                    "member_hash": member_hash,
-                }
-            )
-        if remember:
-            conn.execute(
-                update(AddressBookContact)
-                .where(AddressBookContact.id == bindparam("b_id"))
-                .values(member_hash=bindparam("b_hash")),
-                remember,
-            )
-        scheduler.insert_contacts(new_contacts)
-        scheduler.schedule(to_schedule)
-        written += len(to_schedule)
-        if written >= analyze_at:
-            # The tables this query joins grow as it pages: without fresh statistics PostgreSQL keeps a plan
-            # made for empty tables (a scan of contact per member). Refreshed each time they have doubled.
-            refresh_statistics(conn, "contact", "address_book_contact")
-            analyze_at = 2 * written
-
-
-def plan_signature(mappings: Sequence[FieldMap]) -> str:
-    """A hash of what decides a row's content besides the member: the mappings and the data-field types."""
-    text = "|".join(f"{m.data_field}={'+'.join(m.list_fields)}:{m.type}" for m in mappings)
+def plan_signature(list_id: int, mappings: Sequence[FieldMap]) -> str:
+    """A hash of what decides a row's content besides the member: the list, the mappings, the field types."""
+    text = f"{list_id};" + "|".join(f"{m.data_field}={'+'.join(m.list_fields)}:{m.type}" for m in mappings)
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def plan_book(
+    ctx: SyncContext, session: Session, book: AddressBook, marketing_list: MarketingList, *, dry_run: bool
+) -> Plan:
+    """Steps 1-3 for one book, in the caller's transaction: refresh (query lists), state sync back, schedule,
+    removal candidates. The caller commits (or rolls back for a dry run or a held guard)."""
+    if marketing_list.kind == "query":
+        _refresh_query_list(ctx, session, marketing_list)
+    conn = session.connection()
+    formatter = RowFormatter(load_mappings(session, book))
+    signature = plan_signature(marketing_list.id, formatter.mappings)
+    # After the refresh (same transaction): this waits for every concurrent writer that took a smaller value.
+    high = next_change(conn, marketing_list.id)
+    full = book.planned_seq is None or book.plan_signature != signature
+    tally = _Tally()
+    steps = _Steps(ctx, conn, book, formatter, high, tally)
+    if full:
+        steps.run(true())
+    else:
+        for chunk in batched(_changed_members(conn, book, int(book.planned_seq or 0)), PAGE):
+            steps.run(ListMember.id.in_(chunk))
+    moved = len(tally.removals) > GUARD_FLOOR or tally.updated > GUARD_FLOOR
+    return Plan(
+        book_id=book.id,
+        list_name=marketing_list.name,
+        formatter=formatter,
+        signature=signature,
+        high_seq=high,
+        full=full,
+        read=tally.read,
+        added=tally.added,
+        updated=tally.updated,
+        unchanged=tally.unchanged,
+        bad_values=tally.bad_values,
+        state_changes=tally.state_changes,
+        removals=tuple(sorted(tally.removals, key=lambda r: r[1])),
+        managed=_managed(conn, book.id) if moved or dry_run else None,
+        samples=MappingProxyType({kind: tuple(emails) for kind, emails in tally.samples.items()}),
+        reasons=MappingProxyType(_skipped_reasons(conn, marketing_list.id) if dry_run else {}),
+    )
+
+
+def applied(conn: Connection, plan: Plan) -> None:
+    """Record that ``plan`` was applied (removals and uploads done or left scheduled): the next plan starts
+    after it. Until then a crash only means the same changes are planned again (planning is idempotent)."""
+    books = cast(Table, AddressBook.__table__)
+    conn.execute(
+        update(books)
+        .where(books.c.id == plan.book_id)
+        .values(planned_seq=plan.high_seq, plan_signature=plan.signature)
+    )
+
+
+def _refresh_query_list(ctx: SyncContext, session: Session, marketing_list: MarketingList) -> None:
+    from dotsync.lists.source import refresh_query_list
+
+    if ctx.box is None:
+        raise DotsyncError("cannot read a query list's source without the secret key")
+    refresh_query_list(session.connection(), marketing_list, ctx.box, now=ctx.now)
+
+
+def _changed_members(conn: Connection, book: AddressBook, since: int) -> Iterator[int]:
+    """Ids of the list's members changed after ``since``, or whose row in the book was, in ascending order."""
+    members = select(ListMember.id.label("id")).where(
+        ListMember.list_id == book.marketing_list_id, ListMember.change_seq > since
+    )
+    rows = select(AddressBookContact.list_member_id.label("id")).where(
+        AddressBookContact.address_book_id == book.id,
+        AddressBookContact.change_seq > since,
+        AddressBookContact.list_member_id.is_not(None),
+    )
+    ids = array("q", conn.execute(union(members, rows)).scalars())
+    return iter(sorted(ids))
+
+
+def _managed(conn: Connection, book_id: int) -> int:
+    """Contacts dotsync manages in the book: added by it and still active there (or sent, not yet read back)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(AddressBookContact)
+            .where(
+                AddressBookContact.address_book_id == book_id,
+                AddressBookContact.added_by_dotsync,
+                or_(
+                    AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+                    and_(AddressBookContact.status.is_(None), AddressBookContact.sent_hash.is_not(None)),
+                ),
+            )
+        ).scalar_one()
+        or 0
+    )
+
+
+def _skipped_reasons(conn: Connection, list_id: int) -> dict[str, int]:
+    """Why members are not exported: per state (for the dry run)."""
+    rows = conn.execute(
+        select(ListMember.state, func.count())
+        .where(ListMember.list_id == list_id, ListMember.state != SUBSCRIBED)
+        .group_by(ListMember.state)
+    ).all()
+    return {state: int(n or 0) for state, n in rows}
+
+
+class _Steps:
+    """Steps 2, 3 and 1 over one scope of members (all of the list, or a chunk of changed member ids)."""
+
+    def __init__(
+        self,
+        ctx: SyncContext,
+        conn: Connection,
+        book: AddressBook,
+        formatter: RowFormatter,
+        high: int,
+        tally: _Tally,
+    ) -> None:
+        self.ctx, self.conn, self.book, self.formatter, self.high, self.tally = (
+            ctx,
+            conn,
+            book,
+            formatter,
+            high,
+            tally,
+        )
+        self.list_id = cast(int, book.marketing_list_id)
+        self.scheduler = Scheduler(conn, ctx.integration_id, book.id, ctx.now)
+        self.analyze_at = ANALYZE_AFTER_ROWS // 2
+        self.written = 0
+
+    def run(self, scope: ColumnElement[bool]) -> None:
+        self.sync_state_back(scope)
+        self.unschedule_gone(scope)
+        self.schedule(scope)
+        self.removal_candidates(scope)
+
+    def sync_state_back(self, scope: ColumnElement[bool]) -> None:
+        """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
+        account) become ``unsubscribed``, with the Dotmailer status as the reason: one executemany."""
+        book, ctx = self.book, self.ctx
+        abc = aliased(AddressBookContact)
+        book_status = (
+            select(abc.status)
+            .where(abc.address_book_id == book.id, abc.contact_id == Contact.id)
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(ListMember.id, ListMember.email, Contact.status, book_status.label("book_status"))
+            .join(
+                Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
+            )
+            .where(
+                ListMember.list_id == self.list_id,
+                ListMember.state == SUBSCRIBED,
+                scope,
+                or_(
+                    and_(book_status.is_not(None), book_status.not_in(ACTIVE_CONTACT_STATUSES)),
+                    and_(Contact.status.is_not(None), Contact.status.not_in(ACTIVE_CONTACT_STATUSES)),
+                ),
+            )
+        ).all()
+        if not rows:
+            return
+        changes: list[dict[str, Any]] = []
+        for member_id, email, account_status, in_book in rows:
+            if in_book is not None and in_book not in ACTIVE_CONTACT_STATUSES:
+                reason = f"{in_book} in Dotmailer address book {book.name!r}"
+            else:
+                reason = f"{account_status} in the Dotmailer account"
+            changes.append({"m_id": member_id, "m_reason": reason})
+            self.tally.state_changes += 1
+            self.tally.sample("state_change", email)
+        members = cast(Table, ListMember.__table__)
+        self.conn.execute(
+            update(members)
+            .where(members.c.id == bindparam("m_id"))
+            .values(
+                state=UNSUBSCRIBED,
+                state_reason=bindparam("m_reason"),
+                state_changed_at=ctx.now,
+                change_seq=self.high,
+            ),
+            changes,
+        )
+
+    def unschedule_gone(self, scope: ColumnElement[bool]) -> None:
+        """Rows scheduled earlier whose member is no longer a subscribed, current member are unscheduled."""
+        gone = select(ListMember.id).where(
+            ListMember.list_id == self.list_id,
+            scope,
+            or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
+        )
+        self.conn.execute(
+            update(AddressBookContact)
+            .where(
+                AddressBookContact.address_book_id == self.book.id,
+                AddressBookContact.scheduled,
+                AddressBookContact.list_member_id.in_(gone),
+            )
+            .values(scheduled=False, scheduled_row=None)
+        )
+
+    def schedule(self, scope: ColumnElement[bool]) -> None:
+        """Step 3: schedule every subscribed, current member in scope whose content differs from what was last
+        sent (or scheduled). Keyset pages of members joined to their contact and book row; per page the rows
+        are formatted, hashed and turned into their CSV line in one pass, new contacts are inserted and the
+        book rows upserted with two executemany statements compiled once (see :class:`Scheduler`)."""
+        ctx, book, tally, conn = self.ctx, self.book, self.tally, self.conn
+        page = (
+            select(
+                ListMember.id,
+                ListMember.email,
+                ListMember.fields,
+                Contact.id.label("contact_id"),
+                Contact.origin_id,
+                AddressBookContact.id.label("abc_id"),
+                AddressBookContact.sent_hash,
+                AddressBookContact.scheduled,
+                AddressBookContact.scheduled_hash,
+                AddressBookContact.scheduled_row.is_not(None).label("has_row"),
+            )
+            .outerjoin(
+                Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
+            )
+            .outerjoin(
+                AddressBookContact,
+                and_(
+                    AddressBookContact.address_book_id == book.id, AddressBookContact.contact_id == Contact.id
+                ),
+            )
+            .where(
+                ListMember.list_id == self.list_id,
+                ListMember.state == SUBSCRIBED,
+                ListMember.is_current,
+                ListMember.id > bindparam("last_id"),
+                scope,
+            )
+            .order_by(ListMember.id)
+            .limit(PAGE)
+        )
+        values_of, digest_of = self.formatter.values, self.formatter.digest
+        sink = _Lines()
+        line_of: Callable[[Sequence[str]], Any] = csv.writer(sink, lineterminator="\r\n").writerow
+        last_id = 0
+        while True:
+            ctx.progress(f"prepare {book.name}", tally.added + tally.updated + tally.unchanged)
+            rows = conn.execute(page, {"last_id": last_id}).all()
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            tally.read += len(rows)
+            new_contacts: list[dict[str, Any]] = []
+            to_schedule: list[dict[str, Any]] = []
+            for (
+                member_id,
+                email,
+                fields,
+                contact_id,
+                origin_id,
+                abc_id,
+                sent_hash,
+                scheduled,
+                scheduled_hash,
+                has_row,
+            ) in rows:
+                values, bad = values_of(fields or {})
+                tally.bad_values += bad
+                digest = digest_of(email, values)
+                if abc_id is not None and (
+                    (not scheduled and sent_hash == digest)
+                    or (scheduled and scheduled_hash == digest and has_row)
+                ):
+                    tally.unchanged += 1
+                    continue
+                if contact_id is None or origin_id is None:
+                    operation = OP_NEW
+                elif abc_id is None:
+                    operation = OP_ADD
+                else:
+                    operation = OP_UPDATE
+                if abc_id is None or sent_hash is None:
+                    tally.added += 1
+                    tally.sample("add", email)
+                else:
+                    tally.updated += 1
+                    tally.sample("update", email)
+                if contact_id is None:
+                    new_contacts.append({"email": email})
+                line_of([email, *values])
+                to_schedule.append(
+                    {
+                        "email": email,
+                        "list_member_id": member_id,
+                        "operation": operation,
+                        "scheduled_hash": digest,
+                        "scheduled_row": sink.take(),
+                    }
+                )
+            self.scheduler.insert_contacts(new_contacts)
+            self.scheduler.schedule(to_schedule)
+            self.written += len(to_schedule)
+            if self.written >= self.analyze_at:
+                # The tables this query joins grow as it pages: without fresh statistics PostgreSQL keeps a plan
+                # made for empty tables (a scan of contact per member). Refreshed each time they have doubled.
+                refresh_statistics(conn, "contact", "address_book_contact")
+                self.analyze_at = 2 * self.written
+
+    def removal_candidates(self, scope: ColumnElement[bool]) -> None:
+        """Step 1's candidates: contacts dotsync added for this list, still active in the book, whose member is
+        no longer a subscribed, current member. Contacts dotsync did not add are never candidates."""
+        rows = self.conn.execute(
+            select(AddressBookContact.id, Contact.origin_id, ListMember.email)
+            .join(Contact, Contact.id == AddressBookContact.contact_id)
+            .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+            .where(
+                AddressBookContact.address_book_id == self.book.id,
+                AddressBookContact.added_by_dotsync,
+                AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+                Contact.origin_id.is_not(None),
+                ListMember.list_id == self.list_id,
+                scope,
+                or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
+            )
+        ).all()
+        for abc_id, origin_id, email in rows:
+            self.tally.removals.append((abc_id, int(origin_id or 0)))
+            self.tally.sample("remove", email)
+
+
+class _Lines:
+    """A file-like sink for one :func:`csv.writer` reused for every row: each ``writerow`` is one line."""
+
+    def __init__(self) -> None:
+        self._line = ""
+
+    def write(self, text: str) -> None:
+        self._line = text
+
+    def take(self) -> str:
+        return self._line
 
 
 class Scheduler:
     """The two writes of step 3, compiled once per book: new contacts, and the upsert of the book's rows.
 
-    Per row only the email, member id, operation and hash are bound; the integration, book, flags and times
-    are the same on every row and rendered into the SQL. The contact id is looked up by email inside the
-    statement (the contact was just inserted when it was new), so no id round trip is needed.
+    Per row only the email, member id, operation, hash and CSV line are bound; the integration, book, flags
+    and times are the same on every row and rendered into the SQL. The contact id is looked up by email inside
+    the statement (the contact was just inserted when it was new), so no id round trip is needed.
     """
 
     def __init__(self, conn: Connection, integration_id: int, book_id: int, now: datetime) -> None:
@@ -323,9 +526,10 @@ class Scheduler:
             scheduled=constant(conn, b.scheduled, True),
             operation=bindparam("operation"),
             scheduled_hash=bindparam("scheduled_hash"),
-            member_hash=bindparam("member_hash"),
+            scheduled_row=bindparam("scheduled_row"),
             added_by_dotsync=constant(conn, b.added_by_dotsync, True),
             export_failures=constant(conn, b.export_failures, 0),
+            change_seq=constant(conn, b.change_seq, 0),
             created_at=constant(conn, b.created_at, now),
             updated_at=constant(conn, b.updated_at, now),
         )
@@ -342,56 +546,9 @@ class Scheduler:
                         "scheduled",
                         "operation",
                         "scheduled_hash",
-                        "member_hash",
+                        "scheduled_row",
                         "updated_at",
                     )
                 },
             ),
         )
-
-
-def removal_candidates(ctx: SyncContext, session: Session, book: AddressBook, plan: Plan) -> None:
-    """Step 1's candidates: contacts dotsync added for this list, still active in the book, whose member is
-    no longer a subscribed, current member. Contacts dotsync did not add are never candidates."""
-    rows = session.execute(
-        select(AddressBookContact.id, Contact.origin_id, ListMember.email)
-        .join(Contact, Contact.id == AddressBookContact.contact_id)
-        .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
-        .where(
-            AddressBookContact.address_book_id == book.id,
-            AddressBookContact.added_by_dotsync,
-            AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
-            Contact.origin_id.is_not(None),
-            ListMember.list_id == book.marketing_list_id,
-            or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
-        )
-        .order_by(Contact.origin_id)
-    ).all()
-    for abc_id, origin_id, email in rows:
-        plan.removals.append((abc_id, int(origin_id or 0)))
-        plan.sample("remove", email)
-    plan.managed = int(
-        session.scalar(
-            select(func.count())
-            .select_from(AddressBookContact)
-            .where(
-                AddressBookContact.address_book_id == book.id,
-                AddressBookContact.added_by_dotsync,
-                or_(
-                    AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
-                    and_(AddressBookContact.status.is_(None), AddressBookContact.sent_hash.is_not(None)),
-                ),
-            )
-        )
-        or 0
-    )
-
-
-def count_skipped(session: Session, book: AddressBook, plan: Plan) -> None:
-    """Why members are not exported: per state and reason (for the dry run and the failures view)."""
-    rows = session.execute(
-        select(ListMember.state, func.count())
-        .where(ListMember.list_id == book.marketing_list_id, ListMember.state != SUBSCRIBED)
-        .group_by(ListMember.state)
-    ).all()
-    plan.reasons = {state: int(n or 0) for state, n in rows}

@@ -37,6 +37,7 @@ from dotsync.dotmailer.errors import (
     DotmailerError,
     ReportGoneError,
 )
+from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.faults import classify_fault, is_duplicate_fault
 
@@ -165,6 +166,8 @@ def _process_faults(
             row.unsubscribe_reason = outcome.reason
             row.unsubscribed_at = ctx.now
             row.scheduled = False
+            row.scheduled_row = None
+            row.change_seq = pending_change(session.connection(), book.marketing_list_id)
         if book.marketing_list_id is not None:
             _set_member_state(
                 session, book.marketing_list_id, email, outcome.member_state, outcome.reason, ctx
@@ -235,7 +238,7 @@ def _terminal_error(
     export.error = message
     book.sync_status = export.status
     book.sync_error = f"import {export.import_id}: {message}"
-    result.requeued += _requeue(session, export.import_id)
+    result.requeued += _requeue(session, export.import_id, book.marketing_list_id)
     result.errors.append(book.sync_error)
 
 
@@ -246,12 +249,18 @@ def _give_up(
     _terminal_error(session, book, export, message, result)
 
 
-def _requeue(session: Session, import_id: str) -> int:
-    """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten."""
+def _requeue(session: Session, import_id: str, list_id: int | None) -> int:
+    """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten, and they
+    are stamped so the next plan looks at them."""
     base = (
         update(AddressBookContact)
         .where(AddressBookContact.import_id == import_id)
-        .values(sent_hash=None, import_id=None, export_failures=AddressBookContact.export_failures + 1)
+        .values(
+            sent_hash=None,
+            import_id=None,
+            export_failures=AddressBookContact.export_failures + 1,
+            change_seq=pending_change(session.connection(), list_id),
+        )
     )
     requeued = cast(
         CursorResult[Any], session.execute(base.where(AddressBookContact.export_failures < MAX_REQUEUES))
@@ -269,5 +278,10 @@ def _set_member_state(
     session.execute(
         update(ListMember)
         .where(ListMember.list_id == list_id, ListMember.email == email, ListMember.state == SUBSCRIBED)
-        .values(state=state, state_reason=reason, state_changed_at=ctx.now)
+        .values(
+            state=state,
+            state_reason=reason,
+            state_changed_at=ctx.now,
+            change_seq=pending_change(session.connection(), list_id),
+        )
     )

@@ -1,5 +1,8 @@
 """Export step 4 (dotsync -> Dotmailer): stream scheduled rows into CSV files of at most 10 MB and upload each.
 
+Each scheduled row carries the CSV line the plan formatted for it (``scheduled_row``), so the upload only
+concatenates lines: nothing is read from the members, parsed or formatted a second time.
+
 The import id Dotmailer returns is recorded in the same transaction that marks the file's rows as sent, right
 after the upload; a crash between the two loses only the bookkeeping, and the rows go again next run (the one
 re-upload SPEC §6.4 allows). "Too many active imports" leaves the rows scheduled for the next run.
@@ -19,7 +22,7 @@ from sqlalchemy import and_, bindparam, select, update
 from dotsync.db.models import AddressBook, AddressBookContact, ContactExport, ListMember
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.payload import FieldMap, RowFormatter
+from dotsync.sync.export.payload import RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
 
@@ -75,10 +78,9 @@ class _Lines:
 
 
 def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[Any]]:
-    """Pages of (book row id, email, fields) of the scheduled rows, in id order (keyset, a short read each)."""
+    """Pages of (book row id, CSV line) of the scheduled rows, in id order (keyset, a short read each)."""
     page = (
-        select(AddressBookContact.id, ListMember.email, ListMember.fields)
-        .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+        select(AddressBookContact.id, AddressBookContact.scheduled_row)
         .where(
             and_(
                 AddressBookContact.address_book_id == book.id,
@@ -99,19 +101,16 @@ def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[A
         yield rows
 
 
-def upload_scheduled(ctx: SyncContext, book: AddressBook, mappings: Sequence[FieldMap]) -> UploadResult:
+def upload_scheduled(ctx: SyncContext, book: AddressBook, formatter: RowFormatter) -> UploadResult:
+    """Upload the book's scheduled rows; ``formatter`` is the plan's (its headers match the planned lines)."""
     result = UploadResult()
-    formatter = RowFormatter(mappings)
     chunker = CsvChunker(formatter.headers)
-    sink = _Lines()
-    writer = csv.writer(sink, lineterminator="\r\n")
-    values_of = formatter.values
     for rows in _scheduled_pages(ctx, book):
-        sink.lines.clear()
-        for _row_id, email, fields in rows:
-            values, _bad = values_of(fields or {})
-            writer.writerow([email, *values])
-        for (row_id, _email, _fields), text in zip(rows, sink.lines, strict=True):
+        missing = [row_id for row_id, text in rows if text is None]
+        lines = _format_missing(ctx, formatter, missing) if missing else {}
+        for row_id, text in rows:
+            if text is None and (text := lines.get(row_id)) is None:
+                continue  # its member is gone: nothing to send
             line = text.encode("utf-8")
             if not chunker.fits(line) and not _send(ctx, book, chunker, result):
                 return result
@@ -119,6 +118,21 @@ def upload_scheduled(ctx: SyncContext, book: AddressBook, mappings: Sequence[Fie
     if chunker.ids:
         _send(ctx, book, chunker, result)
     return result
+
+
+def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence[int]) -> dict[int, str]:
+    """CSV lines of scheduled rows that have none (scheduled before lines were stored with the rows)."""
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(AddressBookContact.id, ListMember.email, ListMember.fields)
+            .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
+            .where(AddressBookContact.id.in_(row_ids))
+        ).all()
+    sink = _Lines()
+    writer = csv.writer(sink, lineterminator="\r\n")
+    for _row_id, email, fields in rows:
+        writer.writerow([email, *formatter.values(fields or {})[0]])
+    return {row_id: text for (row_id, _e, _f), text in zip(rows, sink.lines, strict=True)}
 
 
 def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: UploadResult) -> bool:
@@ -162,6 +176,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: Uplo
                 scheduled=False,
                 import_id=started.id,
                 sent_hash=AddressBookContact.scheduled_hash,
+                scheduled_row=None,
                 sent_at=ctx.now,
             )
         )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import upsert
 from dotsync.db.models import SUBSCRIBED, UNSUBSCRIBED, AddressBook, AddressBookContact, Contact, ListMember
+from dotsync.lists.changes import pending_change
 from dotsync.sync.watermarks import OVERLAP
 
 log = logging.getLogger("dotsync.sync.import")
@@ -276,6 +277,7 @@ def unsubscribe_members(
             state=UNSUBSCRIBED,
             state_reason=bindparam("v_reason"),
             state_changed_at=bindparam("v_when"),
+            change_seq=pending_change(conn, list_id),  # the next export plan looks at it
             updated_at=now,
         )
     )

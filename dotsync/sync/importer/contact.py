@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dotsync.db.bulk import batched, upsert
 from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
 from dotsync.dotmailer.models import ApiContact
+from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
     BATCH,
@@ -79,6 +80,8 @@ def save_contacts(
     }
     linked: list[dict[str, Any]] = []
     unlinked: list[dict[str, Any]] = []
+    # A changed membership is stamped so the next export plan looks at it (dotsync.lists.changes).
+    stamp = pending_change(conn, book.marketing_list_id)
     for email, contact_id in ids.items():
         known = existing.get(contact_id)
         if (
@@ -94,6 +97,7 @@ def save_contacts(
             "list_member_id": members.get(email),
             "added_by_dotsync": False,
             "scheduled": False,
+            "change_seq": stamp,
             "created_at": now,
             "updated_at": now,
         }
@@ -105,9 +109,11 @@ def save_contacts(
         BOOK_CONTACTS,
         unique_by(linked, key),
         key=key,
-        update=["status", "list_member_id", "updated_at"],
+        update=["status", "list_member_id", "change_seq", "updated_at"],
     )
-    upsert(conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=["status", "updated_at"])
+    upsert(
+        conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=["status", "change_seq", "updated_at"]
+    )
     return len(ids)
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
-from dotsync.db.models import AddressBook
+from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.models import ApiContactSuppression
+from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
     BATCH,
@@ -74,7 +75,12 @@ def member_reason(out: OptOut, *, account: bool) -> str:
 
 
 def _book_contact_rows(
-    book_id: int, outs: dict[str, OptOut], ids: dict[str, int], members: dict[str, int], now: datetime
+    book_id: int,
+    outs: dict[str, OptOut],
+    ids: dict[str, int],
+    members: dict[str, int],
+    now: datetime,
+    stamp: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     linked: list[dict[str, Any]] = []
     unlinked: list[dict[str, Any]] = []
@@ -91,6 +97,7 @@ def _book_contact_rows(
             "list_member_id": members.get(email),
             "added_by_dotsync": False,
             "scheduled": False,
+            "change_seq": stamp,  # the next export plan looks at this row (dotsync.lists.changes)
             "created_at": now,
             "updated_at": now,
         }
@@ -98,7 +105,7 @@ def _book_contact_rows(
     return linked, unlinked
 
 
-_OPT_OUT_COLUMNS = ["status", "unsubscribed_at", "unsubscribe_reason", "updated_at"]
+_OPT_OUT_COLUMNS = ["status", "unsubscribed_at", "unsubscribe_reason", "change_seq", "updated_at"]
 
 
 def _upsert_book_contacts(
@@ -134,7 +141,8 @@ def save_book_unsubscribes(
     members: dict[str, int] = {}
     if book.marketing_list_id is not None:
         members = {e: found[0][1] for e, found in member_ids(conn, [book.marketing_list_id], ids).items()}
-    _upsert_book_contacts(session, *_book_contact_rows(book.id, outs, ids, members, now))
+    stamp = pending_change(conn, book.marketing_list_id)
+    _upsert_book_contacts(session, *_book_contact_rows(book.id, outs, ids, members, now, stamp))
     changed = 0
     if book.marketing_list_id is not None:
         changed = unsubscribe_members(
@@ -178,6 +186,7 @@ def save_suppressions(
             status=bindparam("v_status"),
             unsubscribed_at=bindparam("v_when"),
             unsubscribe_reason=bindparam("v_status"),
+            change_seq=_pending_change_of_book(),
             updated_at=now,
         ),
         [{"k_contact": cid, "v_status": outs[e].reason, "v_when": outs[e].when} for e, cid in ids.items()],
@@ -190,12 +199,26 @@ def save_suppressions(
         members = {e: mid for e, pairs in found.items() for lid, mid in pairs if lid == list_id}
         if not members:
             continue
-        linked, _ = _book_contact_rows(book.id, outs, {e: ids[e] for e in members}, members, now)
+        stamp = pending_change(conn, list_id)
+        linked, _ = _book_contact_rows(book.id, outs, {e: ids[e] for e in members}, members, now, stamp)
         _upsert_book_contacts(session, linked, [])
         changed += unsubscribe_members(
             conn, list_id, {e: (member_reason(outs[e], account=True), outs[e].when) for e in members}, now
         )
     return len(ids), changed
+
+
+def _pending_change_of_book() -> Any:
+    """SQL for :func:`~dotsync.lists.changes.pending_change` of the row's own book (0 when not connected)."""
+    books = cast(Table, AddressBook.__table__)
+    lists = cast(Table, MarketingList.__table__)
+    return func.coalesce(
+        select(lists.c.change_seq + 1)
+        .select_from(books.join(lists, lists.c.id == books.c.marketing_list_id))
+        .where(books.c.id == BOOK_CONTACTS.c.address_book_id)
+        .scalar_subquery(),
+        0,
+    )
 
 
 def run(ctx: SyncContext, session: Session) -> dict[str, int]:
