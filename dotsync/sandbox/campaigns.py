@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dotsync.sandbox.dates import format_date
+from dotsync.sandbox.dates import NO_DATE, format_date
 
 SUMMARY_INT_FIELDS = [
     "numUniqueOpens",
@@ -119,9 +119,10 @@ class Activity:
             "numForwards": self.num_forwards,
             "numEstimatedForwards": self.num_estimated_forwards,
             "numReplies": self.num_replies,
-            "dateSent": format_date(self.date_sent),
-            "dateFirstOpened": format_date(self.date_first_opened),
-            "dateLastOpened": format_date(self.date_last_opened),
+            # Non-nullable .NET dates: "never" is DateTime.MinValue (reference §15).
+            "dateSent": format_date(self.date_sent) or NO_DATE,
+            "dateFirstOpened": format_date(self.date_first_opened) or NO_DATE,
+            "dateLastOpened": format_date(self.date_last_opened) or NO_DATE,
             "firstOpenIp": self.first_open_ip,
             "unsubscribed": self.unsubscribed,
             "softBounced": self.soft_bounced,
@@ -312,4 +313,12 @@ class Campaign:
             "percentageUsersClicked": ratio(n["numRecipientsClicked"], delivered),
             "percentageClicksToOpens": ratio(n["numTotalClicks"], n["numTotalOpens"]),
         }
-        return {"dateSent": format_date(self.date_sent), **n, **ratios}
+        # The current API adds commerce figures (reference §15); the sandbox has no orders.
+        commerce = {
+            "revenue": "$0.00",
+            "conversionRate": 0.0,
+            "assistedRevenue": "$0.00",
+            "numOrders": 0,
+            "numAssistedOrders": 0,
+        }
+        return {"dateSent": format_date(self.date_sent), **n, **ratios, **commerce}

@@ -1,8 +1,8 @@
 """The :class:`Sandbox`: accounts, clock, knobs, logs, and the one ``handle`` that answers every request.
 
 Order of work for a request: route it (pure), decide its faults (seeded, before anything is applied), then
-unknown path -> 404, wrong method -> 405, bad credentials -> 401, hourly limit -> ``ERROR_APIUSAGE_EXCEEDED``,
-then the handler. A fault that replaces the answer never reaches the handler, so it never changes state.
+unknown path -> 404, wrong method -> 405, bad credentials -> 401, due asynchronous removals applied, tiered
+limit -> 429 (``rate_limit``), hourly limit -> ``ERROR_APIUSAGE_EXCEEDED``, then the handler. A fault that replaces the answer never reaches the handler, so it never changes state.
 Everything runs under one lock, so the transport and the threaded server are safe to use from many threads.
 """
 
@@ -27,6 +27,7 @@ from dotsync.sandbox.faults import FaultConfig, FaultDecision, fault_response
 from dotsync.sandbox.history import History
 from dotsync.sandbox.imports import ImportConfig, finish_through
 from dotsync.sandbox.messages import Outcome, SandboxRequest, SandboxResponse
+from dotsync.sandbox.ratelimit import TOO_MANY, RateLimit, RateLimiter
 from dotsync.sandbox.state import Account, Env
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class Sandbox:
     the fault and import RNGs. ``api_endpoint``: the ``ApiEndpoint`` account-info reports for accounts with no
     endpoint of their own (default: the scheme+host the request came in on). ``enforce_endpoint``: answer
     403 to calls (other than account-info) that do not come in on an account's configured endpoint.
+    ``rate_limit``: the tiered per-minute limit (``RateLimit(35, 60)``; None = off, the default).
+    ``removal_delay``: seconds before a bulk removal (``contacts/delete``, answered 202) takes the contacts out
+    of the book; 0 (the default here) applies it at once. ``faults_ttl``: seconds a finished import's faults
+    report is kept (default ``imports.faults_ttl``, a week).
     """
 
     def __init__(
@@ -63,6 +68,9 @@ class Sandbox:
         imports: ImportConfig | None = None,
         api_endpoint: str | None = None,
         enforce_endpoint: bool = False,
+        rate_limit: RateLimit | None = None,
+        removal_delay: float = 0.0,
+        faults_ttl: float | None = None,
     ) -> None:
         self.clock = Clock(clock)
         self.history = History()
@@ -73,6 +81,10 @@ class Sandbox:
         self.accounts: dict[str, Account] = {}
         self.api_endpoint = api_endpoint
         self.enforce_endpoint = enforce_endpoint
+        self.removal_delay = removal_delay
+        if faults_ttl is not None:
+            self.imports.faults_ttl = faults_ttl
+        self.tiers: RateLimiter | None = RateLimiter(rate_limit) if rate_limit is not None else None
         self.internal_errors: list[BaseException] = []
         self.lock = threading.RLock()
         self._sleep = sleep or time.sleep
@@ -100,9 +112,22 @@ class Sandbox:
         """The sandbox time."""
         return self.clock.now()
 
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The tiered per-minute limit, or None (off)."""
+        return self.tiers.limit if self.tiers is not None else None
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        self.tiers = RateLimiter(limit) if limit is not None else None
+
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
-        """Move the sandbox clock forward (``advance(minutes=5)``)."""
-        return self.clock.advance(delta, **kwargs)
+        """Move the sandbox clock forward (``advance(minutes=5)``); removals that fall due are applied."""
+        moved = self.clock.advance(delta, **kwargs)
+        with self.lock:
+            for account in self.accounts.values():
+                account.apply_due_removals()
+        return moved
 
     def set_time(self, when: datetime) -> None:
         """Set the sandbox clock."""
@@ -194,15 +219,23 @@ class Sandbox:
             and request.base_url.rstrip("/").lower() != endpoint.rstrip("/").lower()
         ):
             return SandboxResponse.message(403, "Forbidden: Access is denied"), account.username
+        account.apply_due_removals()
+        tier_headers: dict[str, str] = {}
+        if self.tiers is not None:
+            allowed, tier_headers = self.tiers.take(account.username.lower(), now)
+            if not allowed:
+                return SandboxResponse.message(429, TOO_MANY, tier_headers), account.username
         limit = self.faults.hourly_call_limit
         if limit is not None and account.calls_in_last_hour(now) >= limit:
             return SandboxResponse.message(
                 self.faults.usage_exceeded_status, USAGE_EXCEEDED
             ), account.username
         account.call_times.append(now)
-        ctx = Ctx(account, request, params, self.imports, self.api_endpoint, limit)
+        ctx = Ctx(account, request, params, self.imports, self.api_endpoint, limit, self.removal_delay)
         try:
-            return handler(ctx), account.username
+            answer = handler(ctx)
+            answer.headers.update(tier_headers)
+            return answer, account.username
         except ApiError as error:
             return SandboxResponse.message(error.status, error.message, error.headers), account.username
         except Exception as error:  # a sandbox bug: answer like the API would, keep it for tests to see

@@ -32,6 +32,10 @@ def parse_date(text: str) -> datetime:
     return utc(datetime.fromisoformat(value))
 
 
+# What a .NET server writes for a date that is not there (a non-nullable DateTime: DateTime.MinValue).
+NO_DATE = "0001-01-01T00:00:00"
+
+
 def format_date(dt: datetime | None) -> str | None:
     """Render a datetime as ISO 8601 UTC with a ``Z`` (milliseconds only when present)."""
     if dt is None:

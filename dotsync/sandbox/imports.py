@@ -44,6 +44,7 @@ REPORT_FIELDS = (
     "domainSuppressed",
     "pendingDoubleOptin",
     "failures",
+    "suppressedContacts",  # the 15th counter of the current API (reference §15)
 )
 TERMINAL_STATUSES = (
     "Finished",
@@ -74,6 +75,8 @@ class ImportConfig:
     watchdog_rate: float = 0.0
     watchdog_next: int = 0
     unknown_columns: str = "reject"  # "reject": 400 ERROR_DATAFIELD_NOTFOUND at upload; "ignore": skip column
+    # Seconds a finished import's faults report stays available (the API says about a week); None: for ever.
+    faults_ttl: float | None = 7 * 24 * 3600.0
     keep_files: bool = False  # keep uploaded files after they are applied (tests read what was sent)
     seed: int = 0
     rng: random.Random = field(init=False, repr=False, compare=False)
@@ -305,9 +308,23 @@ def report_json(imp: ContactImport) -> dict[str, int]:
     return imp.report
 
 
-def faults_csv(imp: ContactImport) -> bytes:
-    """The faults report: UTF-8 with a BOM; ``Reason`` then the uploaded columns, one row per refused row."""
+def faults_csv(imp: ContactImport, now: datetime | None = None, ttl: float | None = None) -> bytes:
+    """The faults report: UTF-8 with a BOM; ``Reason`` then the uploaded columns, one row per refused row.
+
+    After ``ttl`` seconds from the import's end the report is gone: 404 ``ERROR_IMPORT_REPORT_NOT_FOUND``, the
+    message the vendor's code knows for a missing report (what the real API answers then is undocumented).
+    """
     report_json(imp)
+    expired = (
+        ttl is not None
+        and now is not None
+        and imp.finished is not None
+        and (now - imp.finished).total_seconds() > ttl
+    )
+    if expired:
+        raise ApiError(
+            404, "Import is not processed yet or completed with error. ERROR_IMPORT_REPORT_NOT_FOUND"
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["Reason", *imp.header])

@@ -16,10 +16,13 @@ from types import TracebackType
 
 from dotsync.sandbox.core import Sandbox
 from dotsync.sandbox.messages import SandboxRequest
+from dotsync.sandbox.ratelimit import RateLimit
 from dotsync.sandbox.seed import load_seed
 
 DEFAULT_USERNAME = "apiuser-sandbox@apiconnector.com"
 DEFAULT_PASSWORD = "sandbox-password"
+# Seconds a served sandbox keeps contacts listed after a bulk removal (the real API takes "some minutes").
+SERVED_REMOVAL_DELAY = 5.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,13 +134,19 @@ def run(
     host: str = "127.0.0.1",
     echo: Callable[[str], None] = _print,
     wait: Callable[[], None] = _wait_forever,
+    rate_limit: RateLimit | None = None,
+    removal_delay: float = SERVED_REMOVAL_DELAY,
+    faults_ttl: float | None = None,
 ) -> int:
     """Serve a sandbox until Ctrl-C (``KeyboardInterrupt`` from ``wait``), then shut down; return 0.
 
     Accounts come from the seed file, plus ``username``/``password`` (defaults when neither a seed account
     nor a username is given). Prints the base URL and every accepted credential to stdout via ``echo``.
+    ``rate_limit``, ``removal_delay`` and ``faults_ttl`` are the :class:`Sandbox` knobs; a served sandbox
+    removes contacts from a book ``removal_delay`` seconds (default 5) after a bulk removal, as the real API
+    does (in-process sandboxes default to 0).
     """
-    sandbox = Sandbox()
+    sandbox = Sandbox(rate_limit=rate_limit, removal_delay=removal_delay, faults_ttl=faults_ttl)
     if seed is not None:
         load_seed(sandbox, seed)
     if username is not None or not sandbox.accounts:

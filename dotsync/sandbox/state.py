@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -156,6 +157,8 @@ class Account:
         self.campaigns: dict[int, Campaign] = {}
         self.imports: dict[str, ContactImport] = {}
         self.call_times: deque[datetime] = deque()
+        # Bulk removals answered 202 but not applied yet: (due time, book id, contact ids), in request order.
+        self.pending_removals: list[tuple[datetime, int, list[int]]] = []
         self.version = 0
         self._cache: dict[Any, Any] = {}
         self._cache_version = -1
@@ -338,6 +341,30 @@ class Account:
         self.touch()
         self._record("add", book.id, contact.email, source, when=when)
         return True
+
+    def schedule_removal(self, book: AddressBook, contact_ids: list[int], delay: float) -> str:
+        """A bulk removal: applied after ``delay`` seconds of sandbox time (at once when 0); returns a job id."""
+        job = str(uuid.uuid4())  # not from the world RNG, so seeded worlds draw as before
+        if delay <= 0:
+            for contact_id in contact_ids:
+                self.remove_member(book, contact_id, "api")
+        else:
+            self.pending_removals.append((self.now() + timedelta(seconds=delay), book.id, list(contact_ids)))
+        return job
+
+    def apply_due_removals(self) -> None:
+        """Apply the bulk removals whose delay has passed (called before every request and on ``advance``)."""
+        if not self.pending_removals:
+            return
+        now = self.now()
+        due = [item for item in self.pending_removals if item[0] <= now]
+        self.pending_removals = [item for item in self.pending_removals if item[0] > now]
+        for _when, book_id, contact_ids in due:
+            book = self.books.get(book_id)
+            if book is None:
+                continue
+            for contact_id in contact_ids:
+                self.remove_member(book, contact_id, "api")
 
     def remove_member(self, book: AddressBook, contact_id: int, source: str) -> bool:
         """Take a contact out of a book; True if it was there."""

@@ -48,12 +48,25 @@ def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
                 "integration": integration.name,
                 "active": integration.is_active,
                 "api_calls_last_hour": int(calls or 0),
+                "rate_limit": _rate_limit_view(integration, now),
                 "last_runs": last_runs,
                 "books": [_book_view(session, book, now) for book in _connected(session, integration.id)],
                 "problems": _problems(session, integration.id, now),
             }
         )
     return views
+
+
+def _rate_limit_view(integration: Integration, now: datetime) -> dict[str, Any]:
+    """Dotmailer's rate-limit scheme as last seen (tiered per minute, or hourly), the last limit hit, and
+    until when no call is made (after a 429 whose reset was further away than a run may wait)."""
+    until = integration.rate_limited_until
+    return {
+        "scheme": integration.rate_limit_scheme,
+        "last_hit": integration.rate_limit_hit,
+        "last_hit_at": integration.rate_limit_hit_at,
+        "resume_at": until if until is not None and until > now else None,
+    }
 
 
 def _connected(session: Session, integration_id: int) -> list[AddressBook]:

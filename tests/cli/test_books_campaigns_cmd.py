@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from dotsync.cli.context import AppContext
-from dotsync.db.models import SUMMARY_FLOAT_FIELDS, SUMMARY_INT_FIELDS, AddressBook, Integration
+from dotsync.db.models import (
+    SUMMARY_COMMERCE_FIELDS,
+    SUMMARY_FLOAT_FIELDS,
+    SUMMARY_INT_FIELDS,
+    AddressBook,
+    Integration,
+)
 from dotsync.sandbox import Account, Sandbox
 
 USERNAME = "apiuser-cli@apiconnector.com"
@@ -120,7 +126,8 @@ def test_campaigns_list_and_show(cli_run: Any, account: Account, app: AppContext
     shown = _json(cli_run("campaigns", "show", str(spring.id), "--json"))
     assert shown["id"] == spring.id and shown["name"] == "Spring" and shown["status"] == "Sent"
     summary = shown["summary"]
-    assert set(summary) == {"date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS}
+    assert set(summary) == {"date_sent", *SUMMARY_INT_FIELDS, *SUMMARY_FLOAT_FIELDS, *SUMMARY_COMMERCE_FIELDS}
+    assert (summary["revenue"], summary["num_orders"]) == ("$0.00", 0)  # kept from the API (reference §15)
     assert summary["num_total_sent"] == 3 and summary["num_total_clicks"] == 1
     statistics = {s["email"]: s for s in shown["statistics"]}
     assert set(statistics) == {"ann@example.com", "bob@example.com"}  # cid is not a list member

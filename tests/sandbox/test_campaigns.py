@@ -55,8 +55,10 @@ def test_campaign_shapes_and_book_campaigns(
 
 def test_summary_is_consistent_with_activities(client: httpx.Client, campaign: Campaign) -> None:
     summary = client.get(f"/campaigns/{campaign.id}/summary").json()
-    assert set(summary) == {"dateSent", *SUMMARY_INT_FIELDS, *SUMMARY_RATIO_FIELDS}
-    assert len(summary) == 52
+    commerce = {"revenue", "conversionRate", "assistedRevenue", "numOrders", "numAssistedOrders"}  # §15
+    assert set(summary) == {"dateSent", *SUMMARY_INT_FIELDS, *SUMMARY_RATIO_FIELDS, *commerce}
+    assert len(summary) == 57
+    assert (summary["revenue"], summary["numOrders"]) == ("$0.00", 0)
     activities = client.get(f"/campaigns/{campaign.id}/activities").json()
     opens = client.get(f"/campaigns/{campaign.id}/opens").json()
     clicks = client.get(f"/campaigns/{campaign.id}/clicks").json()

@@ -24,6 +24,7 @@ REPORT_KEYS = {
     "domainSuppressed",
     "pendingDoubleOptin",
     "failures",
+    "suppressedContacts",  # the 15th counter (reference §15)
 }
 
 

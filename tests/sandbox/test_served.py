@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from dotsync.cli import sandbox_cmd
 from dotsync.sandbox import Sandbox, SeedError, load_seed, run
+from dotsync.sandbox.ratelimit import RateLimit
 
 from .helpers import csv_bytes, parse_faults, upload_multipart, wait_finished
 
@@ -49,7 +50,7 @@ SEED = {
 def test_served_endpoints_and_endpoint_discovery(served: httpx.Client) -> None:
     info = served.get("/account-info").json()
     endpoint = next(p["value"] for p in info["properties"] if p["name"] == "ApiEndpoint")
-    assert endpoint == str(served.base_url).removesuffix("/v2/").removesuffix("/v2")
+    assert endpoint == str(served.base_url).removesuffix("v2/").removesuffix("v2")
     assert served.get("/address-books").status_code == 200
     assert served.get("/nowhere").status_code == 404
     with httpx.Client(base_url=served.base_url) as anonymous:
@@ -156,3 +157,19 @@ def test_click_command_calls_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setattr(sandbox_cmd, "run", lambda **kwargs: (_ for _ in ()).throw(SeedError("broken")))
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--seed", str(bad)])
     assert result.exit_code == 2 and "broken" in result.output
+
+
+def test_click_command_passes_the_real_service_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(sandbox_cmd, "run", lambda **kwargs: calls.append(kwargs) or 0)
+    result = CliRunner().invoke(
+        sandbox_cmd.sandbox,
+        ["serve", "--rate-limit", "35/60", "--removal-delay", "20", "--faults-ttl", "3600"],
+    )
+    assert result.exit_code == 0, result.output
+    assert calls[0]["rate_limit"] == RateLimit(35, 60.0)
+    assert (calls[0]["removal_delay"], calls[0]["faults_ttl"]) == (20.0, 3600.0)
+    result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve"])
+    assert (calls[1]["rate_limit"], calls[1]["removal_delay"], calls[1]["faults_ttl"]) == (None, 5.0, None)
+    result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--rate-limit", "lots"])
+    assert result.exit_code == 2 and "CALLS/SECONDS" in result.output

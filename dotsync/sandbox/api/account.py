@@ -26,7 +26,8 @@ def account_info(ctx: Ctx) -> SandboxResponse:
         ("APILocale", "String", "en-GB"),
         ("ApiCallsInLastHour", "Int", str(used)),
         ("ApiCallsRemaining", "Int", str(remaining)),
-        ("ApiEndpoint", "String", endpoint.rstrip("/")),
+        # The current API writes it with a trailing slash (reference §15).
+        ("ApiEndpoint", "String", endpoint.rstrip("/") + "/"),
     ]
     return SandboxResponse.json(
         200, {"id": account.id, "properties": [{"name": n, "type": t, "value": v} for n, t, v in props]}

@@ -110,14 +110,17 @@ def remove_contact(ctx: Ctx) -> SandboxResponse:
 
 
 def remove_contacts(ctx: Ctx) -> SandboxResponse:
-    """``POST /v2/address-books/{id}/contacts/delete`` body ``[id, ...]`` -> 204 (unknown ids are ignored)."""
+    """``POST /v2/address-books/{id}/contacts/delete`` body ``[id, ...]`` -> 202 ``ApiBulkContactDeletion``.
+
+    Asynchronous as in the real API (reference §15): the contacts stay listed in the book for
+    ``removal_delay`` seconds of sandbox time (0: applied at once). Unknown ids are ignored.
+    """
     book = _writable_book(ctx)
     ids = ctx.body()
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise bad_request("The body must be a JSON array of contact ids.", "ERROR_CONTACTS_ARE_NOT_SPECIFIED")
-    for contact_id in ids:
-        ctx.account.remove_member(book, contact_id, "api")
-    return SandboxResponse.empty()
+    job = ctx.account.schedule_removal(book, ids, ctx.removal_delay)
+    return SandboxResponse.json(202, {"id": job, "status": "Started"})
 
 
 def unsubscribe_contact(ctx: Ctx) -> SandboxResponse:

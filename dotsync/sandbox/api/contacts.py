@@ -99,7 +99,8 @@ def import_report(ctx: Ctx) -> SandboxResponse:
 def import_faults(ctx: Ctx) -> SandboxResponse:
     """``GET /v2/contacts/import/{importId}/report-faults``: CSV, UTF-8 with a BOM."""
     imp = imports.find_import(ctx.account, ctx.params["importId"])
-    return SandboxResponse(200, {"content-type": "text/csv; charset=utf-8"}, imports.faults_csv(imp))
+    body = imports.faults_csv(imp, ctx.account.now(), ctx.imports.faults_ttl)
+    return SandboxResponse(200, {"content-type": "text/csv; charset=utf-8"}, body)
 
 
 def register(router: Router) -> None:

@@ -38,6 +38,7 @@ class Ctx:
     imports: ImportConfig
     api_endpoint: str | None
     hourly_limit: int | None
+    removal_delay: float = 0.0
 
     def body(self) -> Any:
         """The JSON body with keys lower-cased; 400 ERROR_MALFORMED_REQUEST if it is not JSON."""
