@@ -141,7 +141,13 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, empty: str | None = None
+) -> None:
+    """A table on stdout; with no rows and an ``empty`` hint (what to run next), the hint instead."""
+    if not rows and empty is not None:
+        _console(False).print(empty, highlight=False, markup=False)
+        return
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")

@@ -39,6 +39,13 @@ def list_(app: AppContext, integration_name: str | None, available: bool, as_jso
             [v["integration"], v["id"], v["name"], v["visibility"], v["contacts"], v["state"], v["list"]]
             for v in views
         ],
+        empty=(
+            "No address book available to connect: import books with `dotsync integration sync`, "
+            "or create one with `dotsync books create NAME`."
+            if available
+            else "No address books yet: import them with `dotsync integration sync`, "
+            "or create one with `dotsync books create NAME`."
+        ),
     )
 
 

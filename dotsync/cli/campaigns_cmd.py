@@ -63,6 +63,8 @@ def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
             ]
             for v in views
         ],
+        empty="No campaigns yet: `dotsync integration sync` imports the campaigns of connected books "
+        "(connect a list first: `dotsync connect LIST BOOK`).",
     )
 
 

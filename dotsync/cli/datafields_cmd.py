@@ -31,4 +31,5 @@ def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
         "Data fields",
         ["integration", "name", "type", "visibility", "default"],
         [[v["integration"], v["name"], v["type"], v["visibility"], v["default_value"]] for v in views],
+        empty="No data fields yet: import them with `dotsync integration sync`.",
     )

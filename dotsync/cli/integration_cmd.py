@@ -87,6 +87,23 @@ def create(
             check=checker,
         )
         info(f"Integration {created.name!r} created" + ("" if no_check else " (credentials checked)") + ".")
+    if not no_check:
+        _import_books(app, name.strip())
+
+
+def _import_books(app: AppContext, name: str) -> None:
+    """The first minutes: import the new integration's address books at once, as the OroCRM integration does,
+    so `books list --available` shows them. A failure here is only a warning: the integration is saved."""
+    from dotsync.cli.sync_cmd import import_address_books
+
+    imported, error = import_address_books(app, name)
+    if error is not None:
+        info(f"[yellow]Address books not imported yet ({error}); run `dotsync integration sync`.[/]")
+        return
+    info(
+        f"Imported {imported} address book(s). Next: `dotsync books list --available`, "
+        "`dotsync list create NAME --csv FILE`, then `dotsync connect LIST BOOK`."
+    )
 
 
 def _checker(app: AppContext) -> svc.Checker:
@@ -127,6 +144,8 @@ def list_(app: AppContext, as_json: bool) -> None:
             ]
             for v in views
         ],
+        empty="No integration yet: add your Dotmailer API user with "
+        "`dotsync integration create --name NAME --username USER`.",
     )
 
 

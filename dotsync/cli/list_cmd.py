@@ -310,6 +310,8 @@ def ls(app: AppContext, as_json: bool) -> None:
             ]
             for v in views
         ],
+        empty="No lists yet: create one with `dotsync list create NAME --csv FILE` "
+        "(or `--query SQL --source URL`).",
     )
 
 

@@ -146,6 +146,7 @@ def runs(app: AppContext, integration_name: str | None, limit: int, as_json: boo
             ]
             for r in views
         ],
+        empty="No runs yet: import with `dotsync integration sync`, export with `dotsync dotmailer export`.",
     )
 
 

@@ -31,6 +31,23 @@ def _environment(app: AppContext, progress: ProgressReporter) -> svc.SyncEnviron
     )
 
 
+def import_address_books(app: AppContext, integration_name: str) -> tuple[int, str | None]:
+    """Run the address_book connector for one integration (after `integration create`): (books, error)."""
+    from dotsync.console import ProgressReporter
+
+    report = svc.integration_sync(
+        _environment(app, ProgressReporter(False)),
+        integration=integration_name,
+        connectors=["address_book"],
+        force=False,
+    )
+    (outcome,) = report.outcomes
+    if outcome.outcome != "success":
+        return 0, outcome.error or outcome.outcome
+    step = (outcome.result.counts if outcome.result else {}).get("import", {}).get("address_book", {})
+    return int(step.get("seen", 0)), None
+
+
 def _report_json(report: SyncReport) -> list[dict[str, Any]]:
     return [
         {
