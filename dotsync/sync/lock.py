@@ -130,18 +130,18 @@ def is_lock_free(engine: Engine, integration_id: int) -> bool:
     Used to tell a run whose process died (its row still says ``running``, its lock is free) from a live one.
     """
     if engine.dialect.name == "postgresql":
+        # Read pg_locks rather than try the lock: a run starting at this instant must not find it taken.
         with engine.connect() as conn:
-            got = conn.execute(
-                text("SELECT pg_try_advisory_lock(:ns, :id)"),
+            held = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = :ns AND objid = :id AND objsubid = 2"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
                 {"ns": _ADVISORY_NAMESPACE, "id": integration_id},
             ).scalar_one()
-            if got:
-                conn.execute(
-                    text("SELECT pg_advisory_unlock(:ns, :id)"),
-                    {"ns": _ADVISORY_NAMESPACE, "id": integration_id},
-                )
             conn.commit()
-            return bool(got)
+            return not held
     if engine.dialect.name != "sqlite":
         return False  # unknown lock kind: never call a run killed on a guess
     path = _lock_file(engine, integration_id)
