@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -270,6 +270,107 @@ class ApiContact(ApiModel):
     def data_field(self, key: str) -> Any:
         """One data field's value, matching the key case-insensitively; None when absent."""
         return _lookup(self.data_field_map, key)
+
+
+class ApiContactRow(ApiModel):
+    """A contact of a book listing as the contact import uses it: :class:`ApiContact` with its data fields as
+    one ``{KEY: value}`` dict (later keys win, as in :attr:`ApiContact.data_field_map`).
+
+    A book read back is a thousand contacts a page: in the API's exact shape (camelCase keys, plain types, no
+    ``"null"`` strings) a row is built directly, one object per contact and no validators; any other shape is
+    read by :class:`ApiContact` and converted, so both ways give the same row.
+    """
+
+    id: OptInt = None
+    email: str
+    opt_in_type: Text = None
+    email_type: Text = None
+    status: Text = None
+    data_fields: dict[str, Any] = {}
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        **kwargs: Any,
+    ) -> ApiContactRow:
+        if strict is None and not from_attributes and context is None and not kwargs:
+            fast = _contact_row_fast(cls, obj)
+            if fast is not None:
+                return fast
+        contact = ApiContact.model_validate(
+            obj, strict=strict, from_attributes=from_attributes, context=context, **kwargs
+        )
+        values = contact.model_dump(exclude={"data_fields"})
+        values["data_fields"] = contact.data_field_map
+        given = {name for name in contact.model_fields_set if name in cls.model_fields}
+        return _construct(cls, values, given)
+
+
+_CONTACT_KEYS = {
+    "id": "id",
+    "email": "email",
+    "optInType": "opt_in_type",
+    "emailType": "email_type",
+    "status": "status",
+}
+_CONTACT_DEFAULTS: dict[str, Any] = {"id": None, "opt_in_type": None, "email_type": None, "status": None}
+_set_attribute = object.__setattr__
+M = TypeVar("M", bound=BaseModel)
+
+
+def _construct(cls: type[M], values: dict[str, Any], given: set[str]) -> M:
+    """What ``model_construct`` does for these plain models (no extra, no private attributes, no post-init),
+    without its per-field alias search, which costs more than validating."""
+    model = cls.__new__(cls)
+    _set_attribute(model, "__dict__", values)
+    _set_attribute(model, "__pydantic_fields_set__", given)
+    _set_attribute(model, "__pydantic_extra__", None)
+    _set_attribute(model, "__pydantic_private__", None)
+    return model
+
+
+def _plain_text(value: Any) -> bool:
+    return value is None or (type(value) is str and value.strip().lower() != "null")
+
+
+def _contact_row_fast(cls: type[ApiContactRow], data: Any) -> ApiContactRow | None:
+    """The row built without validators when ``data`` is in the API's exact shape, else None."""
+    if type(data) is not dict or cls.__pydantic_post_init__ is not None or cls.__private_attributes__:
+        return None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "dataFields":
+            fields: dict[str, Any] = {}
+            if value is not None:
+                if type(value) is not list:
+                    return None
+                for item in value:
+                    if type(item) is not dict or len(item) != 2 or "value" not in item:
+                        return None
+                    name = item.get("key")
+                    if type(name) is not str:
+                        return None
+                    fields[name] = item["value"]
+            values["data_fields"] = fields
+            continue
+        name = _CONTACT_KEYS.get(key)
+        if name is None:
+            return None
+        if name == "id":
+            if value is not None and type(value) is not int:
+                return None
+        elif not _plain_text(value) or (name == "email" and value is None):
+            return None
+        values[name] = value
+    if "email" not in values:
+        return None
+    given = set(values)
+    return _construct(cls, {**_CONTACT_DEFAULTS, "data_fields": {}, **values}, given)
 
 
 class ApiContactSuppression(ApiModel):

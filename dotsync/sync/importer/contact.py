@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
 from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
-from dotsync.dotmailer.models import ApiContact
+from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
@@ -42,7 +42,7 @@ from dotsync.sync.watermarks import OVERLAP, write_watermark
 log = logging.getLogger("dotsync.sync.import")
 
 
-def contact_record(api: ApiContact) -> ContactRecord:
+def contact_record(api: ApiContactRow) -> ContactRecord:
     return ContactRecord(
         email=normalise_email(api.email),
         origin_id=api.id,
@@ -50,13 +50,13 @@ def contact_record(api: ApiContact) -> ContactRecord:
             "status": api.status,
             "opt_in_type": api.opt_in_type,
             "email_type": api.email_type,
-            "data_fields": api.data_field_map,
+            "data_fields": api.data_fields,
         },
     )
 
 
 def save_contacts(
-    session: Session, integration_id: int, book: AddressBook, contacts: Iterable[ApiContact], now: datetime
+    session: Session, integration_id: int, book: AddressBook, contacts: Iterable[ApiContactRow], now: datetime
 ) -> int:
     """Store one batch of a book's contacts; returns how many were stored."""
     records = [r for r in (contact_record(api) for api in contacts) if r.email]
@@ -128,7 +128,9 @@ def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) 
     since = since_with_overlap(book.last_contact_import_at)
     stored = 0
     label = f"contacts of {book.name}"
-    for batch in batched(ctx.client.iter_address_book_contacts(book.origin_id, modified_since=since), BATCH):
+    for batch in batched(
+        ctx.client.iter_address_book_contact_rows(book.origin_id, modified_since=since), BATCH
+    ):
         if started is None:
             started = ctx.client.server_now()
         stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now)
