@@ -132,7 +132,7 @@ def _constant(conn: Connection, column: ColumnElement[Any], value: Any) -> Colum
     return literal_column(str(rendered))
 
 
-def member_upsert(conn: Connection, now: datetime, seq: int = 0) -> Any:
+def member_upsert(conn: Connection, now: datetime, seq: int = 0, *, keep_existing: bool = False) -> Any:
     """The INSERT ... ON CONFLICT (list_id, email) DO UPDATE for members, for executemany.
 
     Per row it binds only ``list_id``, ``email``, ``fields`` (canonical JSON text) and ``fields_hash``; the
@@ -140,6 +140,7 @@ def member_upsert(conn: Connection, now: datetime, seq: int = 0) -> Any:
     the member hot path: binding and type-processing three datetimes and a JSON document per row cost more
     than everything else in a large import. On a conflict only the content columns change: state, reason and
     their time are the member's own. Every row written is stamped with the change value ``seq``.
+    ``keep_existing``: DO NOTHING on a conflict instead (SQLite and PostgreSQL; the first row of an email wins).
     """
     if conn.dialect.name == "sqlite":
         stmt: Any = sqlite.insert(_members)
@@ -166,6 +167,8 @@ def member_upsert(conn: Connection, now: datetime, seq: int = 0) -> Any:
         created_at=_constant(conn, c.created_at, now),
         updated_at=_constant(conn, c.updated_at, now),
     )
+    if keep_existing:
+        return stmt.on_conflict_do_nothing(index_elements=["list_id", "email"])
     return stmt.on_conflict_do_update(
         index_elements=["list_id", "email"],
         set_={

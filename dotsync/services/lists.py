@@ -29,6 +29,7 @@ from dotsync.errors import BadInputError, ConfigError, NotFoundError
 from dotsync.lists.changes import next_change
 from dotsync.lists.columns import field_columns, find_email_column
 from dotsync.lists.csvfile import DEFAULT_ENCODING, CsvFile
+from dotsync.lists.csvload import load_csv_new_list
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import fields_hash
 from dotsync.lists.members import (
@@ -154,7 +155,7 @@ def create_list(
         )
         session.add(marketing_list)
         session.flush()
-        result = load_csv(
+        result = load_csv_new_list(
             session.connection(),
             marketing_list.id,
             csv_file,
