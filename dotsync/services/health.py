@@ -165,12 +165,19 @@ def _run_problems(
             latest.started_at,
             latest,
         )
-    if latest is not None and latest.outcome == runs.STOPPED:
+    # The import and the export alternate: look at the latest of each, so one's success never hides the other.
+    stopped = [
+        run
+        for run in (_latest_run(session, integration.id, *kinds) for kinds in _KINDS.values())
+        if run is not None and run.outcome == runs.STOPPED
+    ]
+    if stopped:
+        run = max(stopped, key=lambda r: (r.started_at, r.id))
         problem(
             ProblemKind.BUDGET_EXHAUSTED,
-            f"the last run stopped early, the API budget ran out: {latest.error}",
-            latest.started_at,
-            latest,
+            f"the last {run.kind} stopped early, out of API calls for now: {run.error}",
+            run.started_at,
+            run,
         )
     return found
 

@@ -125,6 +125,14 @@ def test_a_run_stopped_early_for_the_api_budget(world: World) -> None:
     world.run("integration", "sync")
     (problem,) = _check(world, expect=1)["problems"]
     assert problem["kind"] == "budget_exhausted" and "API calls remain" in problem["problem"]
+    assert "last import stopped early" in problem["problem"]
+    # A successful export afterwards does not hide the import that stopped early.
+    world.app.settings.api_safety_margin = 0
+    world.run("dotmailer", "export")
+    (problem,) = _check(world, expect=1)["problems"]
+    assert problem["kind"] == "budget_exhausted"
+    world.run("integration", "sync")
+    _check(world, expect=0)
 
 
 def test_an_inactive_integration_is_not_checked(world: World) -> None:
