@@ -76,3 +76,11 @@ def test_empty_listings_say_what_to_run_next(cli_run, args: tuple[str, ...], hin
     assert result.exit_code == 0, result.stderr
     assert hint in result.stdout and "┏" not in result.stdout
     assert json.loads(cli_run(*args, "--json").stdout) == []
+
+
+def test_the_first_import_sends_no_alert_and_ignores_the_webhook(app, cli_run, sandbox: Sandbox) -> None:
+    app.settings.alert_webhook = "ftp://not-a-webhook"
+    result = _create(cli_run)
+    assert result.exit_code == 0, result.stderr
+    assert "Imported 4 address book(s)" in result.stderr  # with "All Contacts" and "Test"
+    assert "DOTSYNC_ALERT_WEBHOOK" in cli_run("integration", "sync").stderr  # the cron runs refuse it
