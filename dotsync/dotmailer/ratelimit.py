@@ -52,13 +52,16 @@ class RateLimitHit:
     limit: int | None = None
     scope: str | None = None
     reset_at: float | None = None  # epoch seconds when calls may resume; None when the server did not say
+    refused: bool = True  # False: the headers said nothing was left, so the client stopped before a 429
 
     def describe(self) -> str:
         if self.scheme == HOURLY:
             return f"hourly allowance spent on {self.call} (ERROR_APIUSAGE_EXCEEDED)"
-        parts = [f"429 on {self.call}"]
+        parts = [
+            f"429 on {self.call}" if self.refused else f"no calls left before {self.call} (paced, no 429)"
+        ]
         if self.limit is not None:
-            parts.append(f"limit {self.limit}/min")
+            parts.append(f"limit {self.limit}")
         if self.scope:
             parts.append(f"scope {self.scope}")
         if self.reset_at is not None:
@@ -97,6 +100,7 @@ class RateLimiter:
         self._remaining: int | None = None
         self._limit: int | None = None
         self._reset_at: float | None = None
+        self._scope: str | None = None
 
     # --- before a call ----------------------------------------------------------------------------------------
 
@@ -119,6 +123,16 @@ class RateLimiter:
         wait = math.ceil(wait * 1000) / 1000  # whole milliseconds, never waking before the reset
         if self.max_wait is not None and self.waited + wait > self.max_wait:
             self.blocked_until = max(self.blocked_until or 0.0, now + wait)
+            if reason.startswith(("pacing", "the tier's")):  # a wait after a 429 was recorded with the 429
+                self.last_hit = RateLimitHit(
+                    scheme=TIERED,
+                    call=call,
+                    at=now,
+                    limit=self._limit,
+                    scope=self._scope,
+                    reset_at=now + wait,
+                    refused=False,
+                )
             error = RateLimitWaitError(
                 f"Dotmailer's rate limit asks to wait {wait:.0f} s before {call} (already waited "
                 f"{self.waited:.0f} s this run, at most {self.max_wait:.0f} s); stopping here, resuming next run",
@@ -146,6 +160,9 @@ class RateLimiter:
         remaining = _int_header(lowered, "x-ratelimit-remaining")
         if limit is not None:
             self._limit = limit
+        scope = (lowered.get("x-ratelimit-scope") or "").strip()
+        if scope:
+            self._scope = scope
         if remaining is not None:
             self._remaining = remaining
             self._reset_at = self._reset_time(lowered)

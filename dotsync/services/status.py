@@ -169,6 +169,7 @@ def runs_view(session: Session, *, integration: str | None, limit: int) -> list[
                 "integration": name,
                 "host": run.host,
                 "pid": run.pid,
+                "counts": run.counts,  # with the run's notes (e.g. rows skipped, reports gone)
                 "steps": [
                     {
                         "name": s.name,

@@ -78,7 +78,7 @@ def test_after_a_429_no_call_is_made_until_the_reset(
     hit = client.rate_limits.last_hit
     assert hit is not None and (hit.scheme, hit.limit, hit.scope) == ("tiered", 35, "low")
     assert client.rate_limits.scheme == "tiered"
-    assert hit.describe() == "429 on GET /v2/address-books/{id}, limit 35/min, scope low, reset after 42 s"
+    assert hit.describe() == "429 on GET /v2/address-books/{id}, limit 35, scope low, reset after 42 s"
 
 
 def test_a_reset_that_can_only_be_an_epoch_is_read_as_one(

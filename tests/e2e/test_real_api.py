@@ -1,0 +1,146 @@
+"""Issue 14, through the CLI against the sandbox: the per-minute rate limit ends a run cleanly and the next run
+makes no call before the reset; one malformed activity row is skipped and reported while the rest is kept;
+an expired faults report settles the upload without it. Runs on SQLite and PostgreSQL like the whole suite."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from dotsync.sandbox.ratelimit import RateLimit
+
+from .world import World, people
+
+
+@pytest.fixture
+def world(app, cli_run, tmp_path) -> World:  # type: ignore[no-untyped-def]
+    return World(app, cli_run, tmp_path)
+
+
+def _connected(world: World, n: int = 5) -> None:
+    world.account.create_book("Customers")
+    world.create_list("customers", people(n))
+    world.run("integration", "sync")
+    world.run("connect", "customers", "Customers")
+
+
+def _last_run(world: World, kind: str) -> dict[str, Any]:
+    runs = world.json("runs", "--integration", "acme")
+    return next(r for r in runs if r["kind"] == kind)
+
+
+def test_a_rate_limit_longer_than_a_run_may_wait_ends_it_cleanly(world: World) -> None:
+    world.account.create_book("Customers")
+    world.sandbox.rate_limit = RateLimit(
+        3, 600
+    )  # 3 calls per 10 minutes: the 4th call of the import is refused
+    result = world.run("integration", "sync")  # exit 0: stopped early, not failed
+    assert "resuming next run" in result.stdout + result.stderr
+    run = _last_run(world, "import")
+    assert run["outcome"] == "stopped_early"
+    steps = {s["name"]: s["outcome"] for s in run["steps"]}
+    assert steps["address_book"] == "success"  # what was done before the limit is kept
+    [status] = world.json("status")
+    limit = status["rate_limit"]
+    assert limit["scheme"] == "tiered"
+    assert limit["last_hit"].startswith("no calls left before GET ") and "limit 3" in limit["last_hit"]
+    assert limit["resume_at"] is not None
+    text = world.run("status").stdout
+    assert "rate limits: per-minute tiers (429)" in text and "no call before" in text
+
+    # The next cron run, 4 minutes later, is still before the reset: it makes no call at all.
+    world.tick()
+    refused_before = sum(1 for c in world.sandbox.calls.records if c.status == 429)
+    world.run("integration", "sync")
+    again = _last_run(world, "import")
+    assert again["outcome"] == "stopped_early" and again["api_calls"] == 0
+    assert sum(1 for c in world.sandbox.calls.records if c.status == 429) == refused_before
+
+    # After the reset the import completes, and status no longer announces a wait.
+    world.tick(minutes=7)
+    world.run("integration", "sync")
+    assert _last_run(world, "import")["outcome"] == "success"
+    [status] = world.json("status")
+    assert status["rate_limit"]["resume_at"] is None and status["rate_limit"]["scheme"] == "tiered"
+
+
+def test_a_short_rate_limit_is_waited_out_within_the_run(world: World) -> None:
+    world.account.create_book("Customers")
+    world.sandbox.rate_limit = RateLimit(2, 60)  # reset within the run's allowance: waited out, not stopped
+    slept: list[float] = []
+    world.app.sleep = lambda seconds: (slept.append(seconds), world.sandbox.advance(seconds=seconds))[0]
+    world.run("integration", "sync")
+    assert _last_run(world, "import")["outcome"] == "success"
+    assert slept and all(0 < s <= 60 for s in slept)
+    assert not [c for c in world.sandbox.calls.records if c.status == 429]  # paced: never refused
+
+
+class CorruptActivities(httpx.BaseTransport):
+    """Passes every call to the sandbox, but writes a malformed date into one row of each activities page."""
+
+    def __init__(self, inner: httpx.BaseTransport, email: str) -> None:
+        self.inner = inner
+        self.email = email
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not re.search(r"/campaigns/\d+/activities", request.url.path) or response.status_code != 200:
+            return response
+        rows = json.loads(response.read())
+        for row in rows:
+            if row["email"] == self.email:
+                row["dateSent"] = "2020-01-021T09:40:18.527"  # the vendor's own malformed example
+        return httpx.Response(200, json=rows, request=request)
+
+
+def test_one_malformed_activity_row_is_skipped_and_reported(world: World) -> None:
+    _connected(world)
+    world.settle()
+    book = world.account.book("Customers")
+    world.account.send_campaign("Spring", [book], opens=["person0@example.com", "person1@example.com"])
+    transport = world.app.transport
+    assert transport is not None
+    world.app.transport = CorruptActivities(transport, "person1@example.com")
+    world.tick()
+    world.run("integration", "sync")
+    run = _last_run(world, "import")
+    assert run["outcome"] == "success"
+    activity = next(s for s in run["steps"] if s["name"] == "activity_contact")
+    assert activity["outcome"] == "success" and activity["counts"]["skipped_rows"] == 1
+    notes = run["counts"]["notes"]
+    assert any(
+        "activity_contact: /v2/campaigns/" in note
+        and "dateSent (email person1@example.com) = '2020-01-021T09:40:18.527'" in note
+        for note in notes
+    ), notes
+    shown = world.json("campaigns", "show", "Spring")
+    statistics = {s["email"]: s for s in shown["statistics"]}
+    assert set(statistics) == {f"person{i}@example.com" for i in (0, 2, 3, 4)}  # the rest of the page kept
+    assert statistics["person0@example.com"]["open_count"] >= 1
+
+
+def test_an_expired_faults_report_settles_the_upload_without_it(world: World) -> None:
+    _connected(world)
+    world.sandbox.imports.faults_ttl = 60
+    world.cycle()  # uploads the members
+    assert world.uploads()
+    world.sandbox.finish_imports()  # Dotmailer finished it ...
+    world.tick(minutes=10)  # ... and its report is gone by the time dotsync polls
+    result = world.run("dotmailer", "export", "--json")
+    [outcome] = json.loads(result.stdout)
+    assert outcome["outcome"] == "success"
+    assert any("faults report is no longer available" in note for note in outcome["notes"])
+    assert any(
+        "faults report is no longer available" in n for n in _last_run(world, "export")["counts"]["notes"]
+    )
+    [status] = world.json("status")
+    assert status["books"][0]["sync_status"] == "Finished, faults report gone"
+    assert not status["problems"]
+    # Never a failure on later runs.
+    world.cycle()
+    world.cycle()
+    assert _last_run(world, "export")["outcome"] == "success"
