@@ -6,22 +6,21 @@ exit 3 and asks for ``dotsync db upgrade``; ``dotsync db upgrade`` runs the migr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.errors import ConfigError, SchemaOutdatedError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,6 +34,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # alembic is imported only when migrations are looked at
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.attributes["engine"] = engine
@@ -75,10 +76,17 @@ def make_engine(url: str) -> Engine:
 
 
 def head_revision(engine: Engine) -> str | None:
+    head = _scripts_head()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -87,17 +95,66 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
+_REVISION_LINE = re.compile(r"""^(down_revision|revision)\b[^=\n]*=\s*(?:None|['"]([^'"]+)['"])\s*$""", re.M)
+
+
+def _scripts_head() -> str | None:
+    """The head revision read from the migration files' ``revision`` / ``down_revision`` lines, without
+    importing alembic; None when the files are not that simple (a merge, a branch): then alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    try:
+        files = list((migrations_dir() / "versions").glob("*.py"))
+        for path in files:
+            found = dict(
+                (key, value) for key, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8"))
+            )
+            if "revision" not in found or not found["revision"] or "down_revision" not in found:
+                return None
+            revisions.add(found["revision"])
+            if found["down_revision"]:
+                parents.add(found["down_revision"])
+    except (OSError, ConfigError):
+        return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(revisions) == len(files) else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The database's schema revision by plain SQL; None when it cannot be read that simply."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return None
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Migrate an empty database; refuse (exit 3) a database that is behind or ahead of the code."""
-    current = current_revision(engine)
+    """Migrate an empty database; refuse (exit 3) a database that is behind or ahead of the code.
+
+    Every command runs this, so the usual answer (the schema is current) is found without alembic: one SELECT
+    and the migration files' revision lines. Anything else goes through alembic.
+    """
+    stored = _stored_revision(engine)
     head = head_revision(engine)
+    if stored is not None and stored == head:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    current = current_revision(engine)
     if current == head:
         return
     if current is None:

@@ -4,6 +4,7 @@ registered command with its short help; each registration loads a documented com
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ OURS = (
 )
 
 
-def _modules_after(argv: list[str]) -> list[str]:
+def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
     """The modules a fresh interpreter holds after ``dotsync ARGV`` ran."""
     code = (
         "import json, sys\n"
@@ -35,7 +36,13 @@ def _modules_after(argv: list[str]) -> list[str]:
         "print(json.dumps([code, sorted(sys.modules)]))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, **(env or {})},
     )
     exit_code, modules = json.loads(done.stdout.splitlines()[-1])
     assert exit_code == 0, done.stderr
@@ -113,3 +120,20 @@ def test_a_target_that_is_not_a_command_is_refused() -> None:
     group = LazyGroup("top", lazy=[Lazy("bad", "dotsync.cli:COMMANDS", "bad")])
     with pytest.raises(TypeError, match="is not a click command"):
         group.get_command(click.Context(group), "bad")
+
+
+def test_a_command_on_a_current_schema_does_not_import_alembic(tmp_path: Path) -> None:
+    env = {"DOTSYNC_HOME": str(tmp_path), "DOTSYNC_DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}
+    assert "alembic" in _modules_after(["db", "upgrade"], env)
+    modules = _modules_after(["list", "ls", "--json"], env)
+    assert "dotsync.db.engine" in modules
+    assert _loaded(modules, ("alembic", "mako", "dotsync.sandbox", "httpx")) == []
+
+
+def test_the_schema_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from dotsync.db.engine import _scripts_head, alembic_config, make_engine
+
+    engine = make_engine("sqlite://")
+    assert _scripts_head() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
