@@ -1,8 +1,10 @@
-"""Shared fixtures: a migrated database per test (SQLite, or PostgreSQL when DOTSYNC_TEST_POSTGRES_URL is set),
-an application context, and a CLI runner that goes through dotsync's one exit-code translator.
+"""Shared fixtures: a migrated database per test (SQLite; PostgreSQL when DOTSYNC_TEST_POSTGRES_URL is set;
+MySQL/MariaDB when DOTSYNC_TEST_MYSQL_URL is set), an application context, and a CLI runner that goes through
+dotsync's one exit-code translator.
 
-With DOTSYNC_TEST_POSTGRES_URL set, the suite creates its own database (``dotsync_t_<random>``) on that server,
-so concurrent runs never collide, and drops it at the end.
+With a server URL set, the suite creates its own database (``dotsync_t_<random>``) on that server, so
+concurrent runs never collide, and drops it at the end. Setting both server URLs is refused: one run, one
+backend.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from dotsync.db.engine import make_engine, make_sessionmaker, migrations_dir, up
 from dotsync.db.types import metadata
 
 PG_ADMIN_URL = os.environ.get("DOTSYNC_TEST_POSTGRES_URL")
-BACKEND = "postgresql" if PG_ADMIN_URL else "sqlite"
+MYSQL_ADMIN_URL = os.environ.get("DOTSYNC_TEST_MYSQL_URL")
+if PG_ADMIN_URL and MYSQL_ADMIN_URL:
+    raise pytest.UsageError("set DOTSYNC_TEST_POSTGRES_URL or DOTSYNC_TEST_MYSQL_URL, not both")
+BACKEND = "postgresql" if PG_ADMIN_URL else "mysql" if MYSQL_ADMIN_URL else "sqlite"
+# The server a test database is made on (None on SQLite).
+SERVER_ADMIN_URL = PG_ADMIN_URL or MYSQL_ADMIN_URL
 _HEAD = ScriptDirectory(str(migrations_dir())).get_current_head()
 
 
@@ -60,17 +67,89 @@ def drop_pg_database(admin_url: str, name: str) -> None:
     admin.dispose()
 
 
+def _mysql_url(admin_url: str, database: str | None) -> str:
+    url = make_url(admin_url)
+    if url.drivername in ("mysql", "mariadb"):
+        url = url.set(drivername=f"{url.drivername}+pymysql")
+    if "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def create_mysql_database(admin_url: str) -> str:
+    """A new database with the server's default character set: dotsync's tables must not depend on it."""
+    name = f"dotsync_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_mysql_url(admin_url, None), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}`"))
+    admin.dispose()
+    return name
+
+
+def drop_mysql_database(admin_url: str, name: str) -> None:
+    admin = create_engine(_mysql_url(admin_url, None), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    admin.dispose()
+
+
+def create_server_database() -> str:
+    """A new, empty database on the test server (PostgreSQL or MySQL); returns its URL."""
+    if PG_ADMIN_URL:
+        return _pg_url(PG_ADMIN_URL, create_pg_database(PG_ADMIN_URL))
+    assert MYSQL_ADMIN_URL, "no test database server configured"
+    return _mysql_url(MYSQL_ADMIN_URL, create_mysql_database(MYSQL_ADMIN_URL))
+
+
+def drop_server_database(url: str) -> None:
+    name = make_url(url).database
+    assert name and name.startswith("dotsync_t_"), f"refusing to drop {name!r}"
+    if PG_ADMIN_URL:
+        drop_pg_database(PG_ADMIN_URL, name)
+    elif MYSQL_ADMIN_URL:
+        drop_mysql_database(MYSQL_ADMIN_URL, name)
+
+
+def _empty_mysql_tables(url: str) -> None:
+    """TRUNCATE, as on PostgreSQL, but only the tables a test wrote to (a TRUNCATE costs a table rebuild
+    on InnoDB), with the AUTO_INCREMENT counters back to 1."""
+    engine = create_engine(url)
+    names = [t.name for t in metadata.sorted_tables]
+    with engine.begin() as conn:
+        touched = [
+            name
+            for name, auto_increment in conn.execute(
+                text(
+                    "SELECT table_name, auto_increment FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE()"
+                )
+            )
+            if name in names and (auto_increment or 1) > 1
+        ]
+        touched += [
+            name
+            for name in names
+            if name not in touched and conn.execute(text(f"SELECT 1 FROM `{name}` LIMIT 1")).first()
+        ]
+        if touched:
+            conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+            for name in touched:
+                conn.execute(text(f"TRUNCATE TABLE `{name}`"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": _HEAD})
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated database: a SQLite file to copy, or a PostgreSQL database to truncate between tests."""
-    if PG_ADMIN_URL:
-        name = create_pg_database(PG_ADMIN_URL)
-        url = _pg_url(PG_ADMIN_URL, name)
+    """A migrated database: a SQLite file to copy, or a server database to empty between tests."""
+    if SERVER_ADMIN_URL:
+        url = create_server_database()
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         yield url
-        drop_pg_database(PG_ADMIN_URL, name)
+        drop_server_database(url)
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         engine = make_engine(f"sqlite:///{path}")
@@ -82,6 +161,9 @@ def _template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 @pytest.fixture
 def database_url(_template_database: str, tmp_path: Path) -> str:
     """A freshly migrated, empty database for this test."""
+    if MYSQL_ADMIN_URL:
+        _empty_mysql_tables(_template_database)
+        return _template_database
     if PG_ADMIN_URL:
         engine = create_engine(_template_database)
         tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
@@ -99,10 +181,10 @@ def database_url(_template_database: str, tmp_path: Path) -> str:
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """An empty, unmigrated database (for migration tests)."""
-    if PG_ADMIN_URL:
-        name = create_pg_database(PG_ADMIN_URL)
-        yield _pg_url(PG_ADMIN_URL, name)
-        drop_pg_database(PG_ADMIN_URL, name)
+    if SERVER_ADMIN_URL:
+        url = create_server_database()
+        yield url
+        drop_server_database(url)
     else:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
 

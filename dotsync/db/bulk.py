@@ -1,7 +1,10 @@
 """Dialect-aware bulk helpers over SQLAlchemy Core: batched upserts and batching of streams.
 
 SQLite and PostgreSQL both speak ``INSERT ... ON CONFLICT (...) DO UPDATE``; SQLAlchemy exposes it per
-dialect, so one function covers both. Rows are sent in batches with executemany.
+dialect, so one function covers both. MySQL/MariaDB speak ``INSERT ... ON DUPLICATE KEY UPDATE``: the insert
+:func:`insert_for` returns there takes the same ``on_conflict_do_update`` / ``on_conflict_do_nothing`` /
+``excluded`` calls and renders them that way (see :class:`MySQLInsert` for what differs). Rows are sent in
+batches with executemany.
 
 For hot paths over hundreds of thousands of rows, :class:`PreparedMany` compiles a statement once and hands
 plain tuples straight to the driver's executemany, and :func:`constant` renders a value that is the same on
@@ -15,7 +18,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, literal, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 T = TypeVar("T")
 
@@ -71,7 +74,8 @@ ANALYZE_AFTER_ROWS = 10_000
 
 
 def refresh_statistics(conn: Connection, *tables: str) -> None:
-    """``ANALYZE`` the tables on PostgreSQL after a bulk write (a no-op elsewhere).
+    """``ANALYZE`` the tables on PostgreSQL after a bulk write (a no-op elsewhere: InnoDB samples its
+    statistics itself after large changes).
 
     Autovacuum updates statistics only some time after a large load; until then the planner believes a
     freshly filled table is tiny, and the batched ``IN`` look-ups that follow (e.g. the contact import reading
@@ -82,11 +86,57 @@ def refresh_statistics(conn: Connection, *tables: str) -> None:
             conn.exec_driver_sql(f"ANALYZE {table}")
 
 
+class MySQLInsert(mysql.Insert):
+    """MySQL/MariaDB's INSERT with the ``ON CONFLICT`` vocabulary of the other dialects.
+
+    ``on_conflict_do_update(set_=...)`` becomes ``ON DUPLICATE KEY UPDATE``, ``excluded`` the proposed row
+    (``VALUES(col)`` / the row alias), and ``on_conflict_do_nothing`` a no-op update of the first key column
+    (never ``INSERT IGNORE``, which would also turn bad data into warnings). MySQL cannot name the conflict
+    target: a conflict on *any* unique key takes the update path, so ``index_elements`` must be the table's
+    only unique key that a row can hit; ``where=`` has no equivalent and is refused. The assignments are
+    applied in the table's column order, each seeing the ones before it: a ``set_`` value must read only
+    ``excluded`` values and columns that are not updated.
+    """
+
+    inherit_cache = True
+
+    @property
+    def excluded(self) -> Any:
+        return self.inserted
+
+    def on_conflict_do_update(
+        self,
+        constraint: Any = None,
+        index_elements: Any = None,
+        index_where: Any = None,
+        set_: Mapping[Any, Any] | None = None,
+        where: Any = None,
+    ) -> MySQLInsert:
+        if where is not None or index_where is not None:
+            raise NotImplementedError("ON DUPLICATE KEY UPDATE has no WHERE")
+        if not set_:
+            raise ValueError("on_conflict_do_update needs set_")
+        return self.on_duplicate_key_update(dict(set_))
+
+    def on_conflict_do_nothing(
+        self, constraint: Any = None, index_elements: Any = None, index_where: Any = None
+    ) -> MySQLInsert:
+        if index_where is not None:
+            raise NotImplementedError("ON DUPLICATE KEY UPDATE has no WHERE")
+        first = next(iter(index_elements or []), None)
+        if first is None:
+            raise ValueError("on_conflict_do_nothing needs index_elements on MySQL")
+        name = first if isinstance(first, str) else first.name
+        return self.on_duplicate_key_update({name: self.table.c[name]})
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
+    if conn.dialect.name in ("mysql", "mariadb"):
+        return MySQLInsert(table)
     raise NotImplementedError(f"bulk upsert is not implemented for {conn.dialect.name}")
 
 

@@ -2,6 +2,11 @@
 
 An empty database is migrated on first use; a database behind the code's migrations stops the command with
 exit 3 and asks for ``dotsync db upgrade``; ``dotsync db upgrade`` runs the migrations.
+
+URLs with a bare scheme get the driver dotsync ships with (``postgresql://`` -> psycopg 3, ``mysql://`` and
+``mariadb://`` -> PyMySQL, with ``charset=utf8mb4``); a URL whose driver is missing is a configuration error
+(exit 3) naming the extra to install. On MySQL/MariaDB every connection of dotsync's own database works in
+UTC, in strict mode and at READ COMMITTED, as PostgreSQL does by default.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.errors import ConfigError, SchemaOutdatedError
@@ -51,6 +56,60 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The driver a bare scheme means for dotsync, and the extra that installs it.
+_SHIPPED_DRIVERS = {
+    "postgresql": ("psycopg", "psycopg", "postgres"),
+    "mysql": ("pymysql", "pymysql", "mysql"),
+    "mariadb": ("pymysql", "pymysql", "mysql"),
+}
+_MYSQL_BACKENDS = ("mysql", "mariadb")
+
+
+def with_default_driver(url: URL) -> URL:
+    """``url`` with the driver dotsync ships with when it names none, and utf8mb4 on MySQL/MariaDB."""
+    backend = url.get_backend_name()
+    if url.drivername == backend and backend in _SHIPPED_DRIVERS:
+        url = url.set(drivername=f"{backend}+{_SHIPPED_DRIVERS[backend][0]}")
+    if backend in _MYSQL_BACKENDS and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return url
+
+
+def missing_driver_message(url: URL, exc: ImportError) -> str:
+    """What to install when ``url``'s driver cannot be imported."""
+    backend, module = url.get_backend_name(), exc.name or url.get_driver_name()
+    shipped = _SHIPPED_DRIVERS.get(backend)
+    if shipped and url.get_driver_name() == shipped[0]:
+        extra = shipped[2]
+        hint = f"install dotsync with the {extra!r} extra: pip install 'dotsync[{extra}]'"
+    else:
+        hint = f"install the {module!r} module next to dotsync"
+    return f"the database driver for {url.drivername} is not installed ({module}); {hint}"
+
+
+def check_driver(url: URL) -> None:
+    """Raise :class:`ConfigError` (exit 3) when ``url``'s driver is not installed; unknown schemes pass
+    (creating the engine reports them)."""
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        return
+    except ImportError as exc:
+        raise ConfigError(missing_driver_message(url, exc)) from exc
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise ConfigError(missing_driver_message(url, exc)) from exc
+
+
+def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
+    """dotsync's own database on MySQL/MariaDB: UTC (naive datetimes are UTC), strict mode (an over-long
+    value is an error, never silently cut)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET time_zone = '+00:00', sql_mode = 'TRADITIONAL'")
+    cursor.close()
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout; the file's folder is created."""
     try:
@@ -62,17 +121,25 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif parsed.get_backend_name() in _MYSQL_BACKENDS:
+        parsed = with_default_driver(parsed)
+        check_driver(parsed)
+        # READ COMMITTED as on PostgreSQL (InnoDB's REPEATABLE READ takes gap locks that make concurrent
+        # runs deadlock-prone); connections recycled well before the server's idle timeout.
+        engine = _create(parsed, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED")
+        event.listen(engine, "connect", _mysql_session)
     else:
-        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        try:
-            engine = create_engine(parsed, pool_pre_ping=True)
-        except ModuleNotFoundError as exc:
-            raise ConfigError(
-                f"the database driver for {parsed.drivername} is not installed ({exc.name}); "
-                "for PostgreSQL install dotsync with the 'postgres' extra"
-            ) from exc
+        parsed = with_default_driver(parsed)
+        check_driver(parsed)
+        engine = _create(parsed, pool_pre_ping=True)
     return engine
+
+
+def _create(url: URL, **kwargs: Any) -> Engine:
+    try:
+        return create_engine(url, **kwargs)
+    except ArgumentError as exc:  # e.g. an unknown scheme
+        raise ConfigError(f"invalid database URL {url.render_as_string()}: {exc}") from exc
 
 
 def head_revision(engine: Engine) -> str | None:

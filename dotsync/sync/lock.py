@@ -1,15 +1,18 @@
 """The per-integration run lock shared by the import, the export and ``sync`` (SPEC §6.3).
 
-PostgreSQL: a session-level advisory lock, held on a dedicated connection for the whole run, so every host
-using the same database shares it, and it is released by the server when the process dies.
-SQLite: an exclusive ``flock`` on a file beside the database, released by the kernel when the process dies.
-Either way a stale lock cannot survive a killed process. Who holds the lock and since when is written to the
-``lock_holder`` table (PostgreSQL) or into the lock file (SQLite) for the "locked" message.
+PostgreSQL: a session-level advisory lock; MySQL/MariaDB: a named lock (``GET_LOCK``), named after the
+database and the integration (MySQL's lock names are server-wide). Either is held on a dedicated connection for
+the whole run, so every host using the same database shares it, and it is released by the server when the
+process (so its connection) dies. SQLite: an exclusive ``flock`` on a file beside the database, released by
+the kernel when the process dies. Either way a stale lock cannot survive a killed process. Who holds the lock
+and since when is written to the ``lock_holder`` table (server databases) or into the lock file (SQLite) for
+the "locked" message.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
 import tempfile
@@ -17,18 +20,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Connection, Engine, TextClause, delete, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from dotsync.db.bulk import upsert
 from dotsync.db.models import LockHolder
-from dotsync.db.types import utcnow
+from dotsync.db.types import is_mysql, utcnow
 from dotsync.errors import LockedError
 
 # First key of the two-int advisory lock: a constant naming dotsync, so other applications' locks never clash.
 _ADVISORY_NAMESPACE = 0x0D07_5C
+# MySQL refuses lock names longer than 64 characters.
+_MYSQL_LOCK_NAME_MAX = 64
 
 
 def holder_description(kind: str) -> str:
@@ -47,7 +53,7 @@ def _lock_file(engine: Engine, integration_id: int) -> Path:
 def integration_lock(engine: Engine, integration_id: int, integration_name: str, kind: str) -> Iterator[None]:
     """Hold the integration's run lock for the block; raise :class:`LockedError` (exit 75) if it is taken."""
     holder = holder_description(kind)
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql" or is_mysql(engine.dialect):
         with _advisory_lock(engine, integration_id, integration_name, holder):
             yield
     else:
@@ -55,13 +61,30 @@ def integration_lock(engine: Engine, integration_id: int, integration_name: str,
             yield
 
 
+def _mysql_lock_name(conn: Connection, integration_id: int) -> str:
+    database = str(conn.exec_driver_sql("SELECT DATABASE()").scalar_one() or "")
+    name = f"dotsync:{database}:{integration_id}"
+    if len(name) > _MYSQL_LOCK_NAME_MAX:
+        digest = hashlib.sha256(database.encode("utf-8")).hexdigest()[:32]
+        name = f"dotsync:{digest}:{integration_id}"
+    return name
+
+
+def _server_lock_sql(conn: Connection, integration_id: int) -> tuple[TextClause, TextClause, dict[str, Any]]:
+    """(try-lock, unlock, parameters) for the server's session-level lock; try-lock never waits."""
+    if is_mysql(conn.dialect):
+        params: dict[str, Any] = {"name": _mysql_lock_name(conn, integration_id)}
+        return text("SELECT GET_LOCK(:name, 0)"), text("SELECT RELEASE_LOCK(:name)"), params
+    params = {"ns": _ADVISORY_NAMESPACE, "id": integration_id}
+    return text("SELECT pg_try_advisory_lock(:ns, :id)"), text("SELECT pg_advisory_unlock(:ns, :id)"), params
+
+
 @contextmanager
 def _advisory_lock(engine: Engine, integration_id: int, name: str, holder: str) -> Iterator[None]:
     conn = engine.connect()
     try:
-        got = conn.execute(
-            text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": _ADVISORY_NAMESPACE, "id": integration_id}
-        ).scalar_one()
+        try_lock, unlock, params = _server_lock_sql(conn, integration_id)
+        got = conn.execute(try_lock, params).scalar_one()  # NULL (MySQL: an error) counts as not got
         conn.commit()
         if not got:
             row = conn.execute(
@@ -83,10 +106,13 @@ def _advisory_lock(engine: Engine, integration_id: int, name: str, holder: str) 
         finally:
             with engine.begin() as tx:
                 tx.execute(delete(LockHolder).where(LockHolder.integration_id == integration_id))
-            conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": _ADVISORY_NAMESPACE, "id": integration_id}
-            )
-            conn.commit()
+            try:
+                conn.execute(unlock, params)
+                conn.commit()
+            except DBAPIError:
+                # The lock's connection was lost (e.g. closed by the server's idle timeout during a very long
+                # run): the server released the lock with it, so there is nothing left to release.
+                conn.invalidate()
     finally:
         conn.close()
 
@@ -129,6 +155,13 @@ def is_lock_free(engine: Engine, integration_id: int) -> bool:
 
     Used to tell a run whose process died (its row still says ``running``, its lock is free) from a live one.
     """
+    if is_mysql(engine.dialect):
+        with engine.connect() as conn:
+            free = conn.execute(
+                text("SELECT IS_FREE_LOCK(:name)"), {"name": _mysql_lock_name(conn, integration_id)}
+            ).scalar_one()
+            conn.commit()
+            return bool(free)
     if engine.dialect.name == "postgresql":
         # Read pg_locks rather than try the lock: a run starting at this instant must not find it taken.
         with engine.connect() as conn:

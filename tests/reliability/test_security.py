@@ -36,7 +36,8 @@ def _raw_dump(world: ServedWorld) -> str:
     parts = []
     with world.app.engine().connect() as conn:
         for table in metadata.sorted_tables:
-            for row in conn.execute(text(f'SELECT * FROM "{table.name}"')):
+            quoted = conn.dialect.identifier_preparer.quote_identifier(table.name)  # "" or `` (MySQL)
+            for row in conn.execute(text(f"SELECT * FROM {quoted}")):
                 parts.append(" ".join(str(v) for v in row))
     return "\n".join(parts)
 
