@@ -144,3 +144,36 @@ def test_an_expired_faults_report_settles_the_upload_without_it(world: World) ->
     world.cycle()
     world.cycle()
     assert _last_run(world, "export")["outcome"] == "success"
+
+
+class FaultsReport(httpx.BaseTransport):
+    """Passes every call to the sandbox, but answers the faults report with a given CSV."""
+
+    def __init__(self, inner: httpx.BaseTransport, text: str) -> None:
+        self.inner = inner
+        self.text = text
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/report-faults") and response.status_code == 200:
+            headers = {"content-type": "application/octet-stream"}
+            return httpx.Response(200, content=self.text.encode(), headers=headers, request=request)
+        return response
+
+
+def test_a_duplicate_fault_row_does_not_fail_the_member(world: World) -> None:
+    _connected(world)
+    transport = world.app.transport
+    assert transport is not None
+    world.app.transport = FaultsReport(
+        transport,
+        "\ufeffReason,Email\r\n"
+        "Duplicate,person0@example.com\r\n"  # another row of this email was imported
+        "Invalid Email,person1@example.com\r\n"
+        "Duplicate,person1@example.com\r\n",  # a real fault of the same email still counts
+    )
+    world.settle()
+    members = {m["email"]: m["state"] for m in world.json("list", "members", "customers", "--state", "all")}
+    assert members["person0@example.com"] == "subscribed"
+    assert members["person1@example.com"] == "removed"
+    assert members["person2@example.com"] == "subscribed"
