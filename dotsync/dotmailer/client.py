@@ -51,7 +51,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -124,9 +124,11 @@ class SkippedRow:
     field: str
     value: str
     problem: str
+    kept: bool = False  # True: only the value was dropped (an opt-out's date), the row itself was kept
 
     def describe(self) -> str:
-        return f"{self.path} row {self.row}: {self.field} = {self.value!r} ({self.problem}); row skipped"
+        what = "value ignored, row kept" if self.kept else "row skipped"
+        return f"{self.path} row {self.row}: {self.field} = {self.value!r} ({self.problem}); {what}"
 
 
 @dataclass(frozen=True)
@@ -455,6 +457,7 @@ class DotmailerClient:
             key=_suppression_key,
             path={"id": book_id, "date": format_path_date(since)},
             overlap=CONTACT_PAGE_OVERLAP,
+            lenient=_OPT_OUT_LENIENT,
         )
 
     def iter_suppressed_since(self, since: datetime) -> Iterator[ApiContactSuppression]:
@@ -465,6 +468,7 @@ class DotmailerClient:
             key=_suppression_key,
             path={"date": format_path_date(since)},
             overlap=CONTACT_PAGE_OVERLAP,
+            lenient=_OPT_OUT_LENIENT,
         )
 
     # --- contact imports (dotsync's export direction) ---------------------------------------------------------
@@ -650,6 +654,7 @@ class DotmailerClient:
         params: Mapping[str, str] | None = None,
         overlap: int = 0,
         skip_bad_rows: bool = False,
+        lenient: frozenset[str] = frozenset(),
     ) -> Iterator[M]:
         call = f"GET {template}"
         shown = template.format(**{k: _quote(v) for k, v in (path or {}).items()})
@@ -658,10 +663,16 @@ class DotmailerClient:
             page_params = {**(params or {}), "select": str(select), "skip": str(skip)}
             response = self._request("GET", template, path=path, params=page_params)
             data = self._json(response, call)
-            if not skip_bad_rows:
+            if not skip_bad_rows and not lenient:
                 return self._parse_list(model, data, response.status_code, call)
             return self._parse_list(
-                model, data, response.status_code, call, skipped=(shown, skip), page_size=select
+                model,
+                data,
+                response.status_code,
+                call,
+                skipped=(shown, skip),
+                lenient=lenient,
+                drop_bad_rows=skip_bad_rows,
             )
 
         return iter_paged(
@@ -898,11 +909,15 @@ class DotmailerClient:
         call: str,
         *,
         skipped: tuple[str, int] | None = None,
-        page_size: int | None = None,
+        lenient: frozenset[str] = frozenset(),
+        drop_bad_rows: bool = True,
     ) -> list[M]:
-        """Parse a JSON array of rows. With ``skipped=(path, skip)`` a bad row is left out and recorded in
-        :attr:`skipped_rows` instead of failing the page, unless no row of the page parses (then the answer
-        itself is broken)."""
+        """Parse a JSON array of rows.
+
+        With ``skipped=(path, skip)``: a row whose only bad values are in ``lenient`` fields (API names,
+        lower case) is kept without them; otherwise, with ``drop_bad_rows``, a bad row is left out. Either is
+        recorded in :attr:`skipped_rows` instead of failing the page, unless no row of the page parses (then the
+        answer itself is broken)."""
         if isinstance(data, Mapping):
             self._raise_for_message(data, status, call)
         if not isinstance(data, list):
@@ -919,7 +934,16 @@ class DotmailerClient:
             except ValidationError as exc:
                 if skipped is None or not isinstance(item, Mapping):
                     raise _malformed(call, exc, status, where=f"row {index}: ") from exc
-                bad.append(_skipped_row(call, skipped[0], skipped[1] + index + 1, item, exc))
+                report = _skipped_row(call, skipped[0], skipped[1] + index + 1, item, exc)
+                repaired = _without_fields(model, item, exc, lenient)
+                if repaired is not None:
+                    rows.append(repaired)
+                    self.skipped_rows.append(replace(report, kept=True))
+                    logger.warning("Dotmailer API call %s: %s", call, self.skipped_rows[-1].describe())
+                    continue
+                if not drop_bad_rows:
+                    raise _malformed(call, exc, status, where=f"row {index}: ") from exc
+                bad.append(report)
         if bad and not rows and len(bad) > 1:
             # Every row of the page is wrong: that is a broken answer, not a bad value in one row.
             raise MalformedResponseError(
@@ -966,6 +990,25 @@ def _skipped_row(call: str, path: str, row: int, item: Mapping[str, Any], exc: V
     text = "" if value is None else str(value)[:80]
     where = f"{field} (email {email})" if email else field
     return SkippedRow(call=call, path=path, row=row, field=where, value=text, problem=str(first["msg"])[:120])
+
+
+# An opt-out must never be lost to a malformed date: its row is kept without the date (and reported).
+_OPT_OUT_LENIENT = frozenset({"dateremoved"})
+
+
+def _without_fields(
+    model: type[M], item: Mapping[str, Any], exc: ValidationError, lenient: frozenset[str]
+) -> M | None:
+    """The row validated again without its bad values, when every bad value is in a ``lenient`` field."""
+    if not lenient:
+        return None
+    bad = {str(err["loc"][0]).lower() for err in exc.errors() if err["loc"]}
+    if not bad or not bad <= lenient:
+        return None
+    try:
+        return model.model_validate({k: v for k, v in item.items() if str(k).lower() not in bad})
+    except ValidationError:
+        return None
 
 
 def _report_gone(call: str, import_id: str, exc: ApiNotFoundError) -> ReportGoneError:

@@ -21,6 +21,7 @@ from dotsync.dotmailer.errors import (
     AuthenticationError,
     BadRequestError,
     DuplicateError,
+    MalformedResponseError,
     ReportGoneError,
     ServerError,
 )
@@ -329,3 +330,39 @@ def test_error_bodies(
     respx_mock.get(f"{V2}/address-books/1").mock(return_value=httpx.Response(status, json=load(name)))
     with pytest.raises(expected, match=load(name)["message"]):
         make_client(max_attempts=1).get_address_book(1)
+
+
+def test_an_opt_out_with_a_malformed_date_is_kept_without_it(
+    respx_mock: respx.MockRouter, make_client: MakeClient
+) -> None:
+    rows = [
+        *load("suppressed_since_v2oa.json"),
+        {
+            "suppressedContact": {"id": 2, "email": "late@example.com"},
+            "dateRemoved": "2020-01-021T09:40:18",
+            "reason": "Unsubscribed",
+        },
+    ]
+    respx_mock.get(url__regex=rf"{V2}/contacts/suppressed-since/.*").mock(
+        return_value=httpx.Response(200, json=rows)
+    )
+    client = make_client()
+    found = list(client.iter_suppressed_since(datetime(2020, 1, 1, tzinfo=UTC)))
+    assert [(r.email, r.date_removed is None) for r in found] == [
+        ("user@example.com", False),
+        ("late@example.com", True),
+    ]
+    [report] = client.skipped_rows
+    assert report.kept and report.row == 2 and report.value == "2020-01-021T09:40:18"
+    assert report.describe().endswith("value ignored, row kept")
+
+
+def test_an_opt_out_row_broken_beyond_its_date_is_an_error(
+    respx_mock: respx.MockRouter, make_client: MakeClient
+) -> None:
+    rows = [{"suppressedContact": {"id": 2}, "dateRemoved": "2020-01-021", "reason": "Unsubscribed"}]
+    respx_mock.get(url__regex=rf"{V2}/contacts/suppressed-since/.*").mock(
+        return_value=httpx.Response(200, json=rows)
+    )
+    with pytest.raises(MalformedResponseError, match=r"GET /v2/contacts/suppressed-since/\{date\}"):
+        list(make_client().iter_suppressed_since(datetime(2020, 1, 1, tzinfo=UTC)))

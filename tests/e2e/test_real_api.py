@@ -177,3 +177,43 @@ def test_a_duplicate_fault_row_does_not_fail_the_member(world: World) -> None:
     assert members["person0@example.com"] == "subscribed"
     assert members["person1@example.com"] == "removed"
     assert members["person2@example.com"] == "subscribed"
+
+
+class CorruptSummary(httpx.BaseTransport):
+    """Passes every call to the sandbox, but writes a malformed date into one campaign's summary."""
+
+    def __init__(self, inner: httpx.BaseTransport, campaign_id: int) -> None:
+        self.inner = inner
+        self.path = f"/v2/campaigns/{campaign_id}/summary"
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path != self.path or response.status_code != 200:
+            return response
+        summary = json.loads(response.read())
+        summary["dateSent"] = "2020-01-021T09:40:18.527"
+        return httpx.Response(200, json=summary, request=request)
+
+
+def test_one_unreadable_summary_does_not_cost_the_others(world: World) -> None:
+    _connected(world)
+    world.settle()
+    book = world.account.book("Customers")
+    spring = world.account.send_campaign("Spring", [book], opens=["person0@example.com"])
+    world.account.send_campaign("Summer", [book], opens=["person1@example.com"])
+    transport = world.app.transport
+    assert transport is not None
+    world.app.transport = CorruptSummary(transport, spring.id)
+    world.tick()
+    world.run("integration", "sync")
+    run = _last_run(world, "import")
+    summary_step = next(s for s in run["steps"] if s["name"] == "campaign_summary")
+    assert summary_step["outcome"] == "success" and summary_step["counts"]["read"] == 1
+    assert any(f"campaign {spring.id}: summary skipped" in note for note in run["counts"]["notes"])
+    assert world.json("campaigns", "show", "Summer")["summary"] is not None
+    assert world.json("campaigns", "show", "Spring")["summary"] is None
+    # The next run asks for the skipped summary again and, the answer being good now, stores it.
+    world.app.transport = transport
+    world.tick()
+    world.run("integration", "sync")
+    assert world.json("campaigns", "show", "Spring")["summary"] is not None

@@ -18,7 +18,7 @@ from dotsync.db.models import (
     SUMMARY_INT_FIELDS,
     campaign_summary,
 )
-from dotsync.dotmailer.errors import ApiNotFoundError
+from dotsync.dotmailer.errors import ApiNotFoundError, MalformedResponseError
 from dotsync.dotmailer.models import ApiCampaignSummary
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.campaign_feeds import candidates, mark_done, plan
@@ -46,6 +46,11 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
             rows.append(summary_row(fetch.campaign_id, ctx.client.get_campaign_summary(fetch.origin_id), ctx))
         except ApiNotFoundError:
             ctx.note(f"campaign {fetch.origin_id} is gone from Dotmailer; its summary was not read")
+            skipped.add(fetch.campaign_id)
+        except MalformedResponseError as exc:
+            # One campaign's unreadable summary (e.g. a malformed date) must not cost the others theirs; it is
+            # not marked read, so the next run asks again.
+            ctx.note(f"campaign {fetch.origin_id}: summary skipped: {exc}")
             skipped.add(fetch.campaign_id)
         ctx.progress("campaign summaries", done, len(fetches))
     upsert(session.connection(), campaign_summary, rows, key=["campaign_id"])
