@@ -167,8 +167,11 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
     if plan is None:
         return
     # Step 1: remove; step 4: upload. Then the book's plan position moves past what this plan covered.
-    outcome.removed = remove_contacts(ctx, book, plan.removals)
-    uploaded = upload_scheduled(ctx, book, plan.formatter)
+    try:
+        outcome.removed = remove_contacts(ctx, book, plan.removals)
+        uploaded = upload_scheduled(ctx, book, plan.formatter, plan.outbox)
+    finally:
+        plan.outbox.close()
     outcome.uploads, outcome.rows_uploaded, outcome.file_sizes = (
         uploaded.uploads,
         uploaded.rows,
@@ -203,11 +206,13 @@ def _plan(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: Exp
             outcome.plan = plan.as_dict()
             outcome.removed = len(plan.removals)
             session.rollback()
+            plan.outbox.close()
             return None
         confirmed = marketing_list.name in options.confirm_mass_change
         held = check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
         if held is not None:
             session.rollback()
+            plan.outbox.close()
             _hold(ctx, book.id, held)
             outcome.added = outcome.updated = outcome.unsubscribed = 0
             outcome.status = "held"

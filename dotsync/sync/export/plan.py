@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import json.scanner
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,14 +29,17 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Table,
+    Text,
     and_,
     bindparam,
     func,
+    insert,
     literal_column,
     not_,
     or_,
     select,
     true,
+    type_coerce,
     union,
     update,
 )
@@ -45,7 +50,6 @@ from dotsync.db.bulk import (
     PreparedMany,
     batched,
     constant,
-    insert_for,
     refresh_statistics,
 )
 from dotsync.db.models import (
@@ -66,6 +70,7 @@ from dotsync.db.models import (
 from dotsync.errors import DotsyncError
 from dotsync.lists.changes import next_change
 from dotsync.sync.context import SyncContext
+from dotsync.sync.export.outbox import NewRow, Outbox
 from dotsync.sync.export.payload import FieldMap, RowFormatter, parse_list_fields
 
 PAGE = 5000
@@ -73,6 +78,7 @@ SAMPLE = 5
 # The mass-change guard ignores changes of this many rows or fewer (see guard.py); below it the plan does not
 # need to count the contacts dotsync manages in the book (a count over the whole book).
 GUARD_FLOOR = 10
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -82,6 +88,7 @@ class Plan:
     book_id: int = 0
     list_name: str = ""
     formatter: RowFormatter = field(default_factory=lambda: RowFormatter(()))
+    outbox: Outbox = field(default_factory=Outbox)  # members new to the book, sent by the upload
     signature: str = ""
     high_seq: int = 0  # the list's change value this plan covers; stored on the book once applied
     full: bool = True  # every member was planned (first plan, mapping change, --resync)
@@ -163,7 +170,8 @@ def plan_book(
     high = next_change(conn, marketing_list.id)
     full = book.planned_seq is None or book.plan_signature != signature
     tally = _Tally()
-    steps = _Steps(ctx, conn, book, formatter, high, tally)
+    outbox = Outbox()
+    steps = _Steps(ctx, conn, book, formatter, high, tally, outbox)
     if full:
         steps.run(true())
     else:
@@ -174,6 +182,7 @@ def plan_book(
         book_id=book.id,
         list_name=marketing_list.name,
         formatter=formatter,
+        outbox=outbox,
         signature=signature,
         high_seq=high,
         full=full,
@@ -263,7 +272,9 @@ class _Steps:
         formatter: RowFormatter,
         high: int,
         tally: _Tally,
+        outbox: Outbox,
     ) -> None:
+        self.outbox = outbox
         self.ctx, self.conn, self.book, self.formatter, self.high, self.tally = (
             ctx,
             conn,
@@ -273,7 +284,7 @@ class _Steps:
             tally,
         )
         self.list_id = cast(int, book.marketing_list_id)
-        self.scheduler = Scheduler(conn, ctx.integration_id, book.id, ctx.now)
+        self.scheduler = Scheduler(conn, ctx.integration_id, book.id, self.list_id, ctx.now)
         self.analyze_at = ANALYZE_AFTER_ROWS // 2
         self.written = 0
 
@@ -359,7 +370,7 @@ class _Steps:
             select(
                 ListMember.id,
                 ListMember.email,
-                ListMember.fields,
+                _raw_fields(conn),
                 Contact.id.label("contact_id"),
                 Contact.origin_id,
                 AddressBookContact.id.label("abc_id"),
@@ -387,7 +398,8 @@ class _Steps:
             .order_by(ListMember.id)
             .limit(PAGE)
         )
-        values_of, digest_of = self.formatter.values, self.formatter.digest
+        self.scheduler.insert_missing_contacts(scope)
+        values_of, digest_of, decode = self.formatter.values, self.formatter.digest, _decode_fields
         sink = _Lines()
         line_of: Callable[[Sequence[str]], Any] = csv.writer(sink, lineterminator="\r\n").writerow
         last_id = 0
@@ -398,8 +410,8 @@ class _Steps:
                 break
             last_id = rows[-1][0]
             tally.read += len(rows)
-            new_contacts: list[dict[str, Any]] = []
-            to_schedule: list[dict[str, Any]] = []
+            new_rows: list[NewRow] = []
+            updates: list[dict[str, Any]] = []
             for (
                 member_id,
                 email,
@@ -412,7 +424,7 @@ class _Steps:
                 scheduled_hash,
                 has_row,
             ) in rows:
-                values, bad = values_of(fields or {})
+                values, bad = values_of(decode(fields))
                 tally.bad_values += bad
                 digest = digest_of(email, values)
                 if abc_id is not None and (
@@ -429,25 +441,28 @@ class _Steps:
                     operation = OP_UPDATE
                 if abc_id is None or sent_hash is None:
                     tally.added += 1
-                    tally.sample("add", email)
+                    if tally.added <= SAMPLE:
+                        tally.sample("add", email)
                 else:
                     tally.updated += 1
-                    tally.sample("update", email)
-                if contact_id is None:
-                    new_contacts.append({"email": email})
+                    if tally.updated <= SAMPLE:
+                        tally.sample("update", email)
                 line_of([email, *values])
-                to_schedule.append(
-                    {
-                        "email": email,
-                        "list_member_id": member_id,
-                        "operation": operation,
-                        "scheduled_hash": digest,
-                        "scheduled_row": sink.take(),
-                    }
-                )
-            self.scheduler.insert_contacts(new_contacts)
-            self.scheduler.schedule(to_schedule)
-            self.written += len(to_schedule)
+                if abc_id is None:
+                    new_rows.append((contact_id, member_id, operation, digest, sink.take()))
+                else:
+                    updates.append(
+                        {
+                            "row_id": abc_id,
+                            "list_member_id": member_id,
+                            "operation": operation,
+                            "scheduled_hash": digest,
+                            "scheduled_row": sink.take(),
+                        }
+                    )
+            self.outbox.add(new_rows)
+            self.scheduler.update_rows(updates)
+            self.written += len(updates)
             if self.written >= self.analyze_at:
                 # The tables this query joins grow as it pages: without fresh statistics PostgreSQL keeps a plan
                 # made for empty tables (a scan of contact per member). Refreshed each time they have doubled.
@@ -476,6 +491,28 @@ class _Steps:
             self.tally.sample("remove", email)
 
 
+def _raw_fields(conn: Connection) -> Any:
+    """Member fields as the driver returns them: JSON text on SQLite (decoded by :func:`_decode_fields`), the
+    driver's own decoding elsewhere. SQLAlchemy's JSON result processing costs more than the decoding itself."""
+    if conn.dialect.name == "sqlite":
+        return type_coerce(ListMember.fields, Text()).label("fields")
+    return ListMember.fields
+
+
+_scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # the C scanner of json.loads
+
+
+def _decode_fields(value: Any) -> Mapping[str, Any]:
+    """Member fields from :func:`_raw_fields`; the canonical JSON dotsync stores goes straight to the scanner."""
+    if isinstance(value, str):
+        try:
+            decoded = _scan_json(value, 0)[0]
+        except StopIteration:  # not the canonical form (leading whitespace): the full parser
+            decoded = json.loads(value)
+        return decoded if isinstance(decoded, dict) else {}
+    return value or {}
+
+
 class _Lines:
     """A file-like sink for one :func:`csv.writer` reused for every row: each ``writerow`` is one line."""
 
@@ -490,65 +527,60 @@ class _Lines:
 
 
 class Scheduler:
-    """The two writes of step 3, compiled once per book: new contacts, and the upsert of the book's rows.
+    """The writes of step 3, compiled once per book.
 
-    Per row only the email, member id, operation, hash and CSV line are bound; the integration, book, flags
-    and times are the same on every row and rendered into the SQL. The contact id is looked up by email inside
-    the statement (the contact was just inserted when it was new), so no id round trip is needed.
+    New contacts are inserted by one INSERT ... SELECT per scope (no row travels through Python). Existing book
+    rows are updated by id with one executemany statement in which per row only the row id, member id,
+    operation, hash and CSV line are bound; the flags and time are the same on every row and rendered into the
+    SQL. Rows new to the book go to the :class:`~dotsync.sync.export.outbox.Outbox`. Contacts and book rows are written only under the integration's run
+    lock, so what the page read is what the writes find.
     """
 
-    def __init__(self, conn: Connection, integration_id: int, book_id: int, now: datetime) -> None:
-        contacts = cast(Table, Contact.__table__)
+    def __init__(
+        self, conn: Connection, integration_id: int, book_id: int, list_id: int, now: datetime
+    ) -> None:
+        self.conn, self.integration_id, self.list_id, self.now = conn, integration_id, list_id, now
         book_rows = cast(Table, AddressBookContact.__table__)
-        c, b = contacts.c, book_rows.c
-        stmt = insert_for(conn, contacts).values(
-            integration_id=constant(conn, c.integration_id, integration_id),
-            email=bindparam("email"),
-            data_fields=literal_column("'{}'"),  # an empty JSON object on both dialects
-            created_at=constant(conn, c.created_at, now),
-            updated_at=constant(conn, c.updated_at, now),
-        )
-        self.insert_contacts = PreparedMany(
-            conn, stmt.on_conflict_do_nothing(index_elements=["integration_id", "email"])
-        )
-        contact_id = (
-            select(c.id)
-            .where(
-                c.integration_id == constant(conn, c.integration_id, integration_id),
-                c.email == bindparam("email"),
-            )
-            .scalar_subquery()
-        )
-        upsert_stmt = insert_for(conn, book_rows).values(
-            address_book_id=constant(conn, b.address_book_id, book_id),
-            contact_id=contact_id,
-            list_member_id=bindparam("list_member_id"),
-            scheduled=constant(conn, b.scheduled, True),
-            operation=bindparam("operation"),
-            scheduled_hash=bindparam("scheduled_hash"),
-            scheduled_row=bindparam("scheduled_row"),
-            added_by_dotsync=constant(conn, b.added_by_dotsync, True),
-            export_failures=constant(conn, b.export_failures, 0),
-            change_seq=constant(conn, b.change_seq, 0),
-            created_at=constant(conn, b.created_at, now),
-            updated_at=constant(conn, b.updated_at, now),
-        )
-        # On an existing row keep added_by_dotsync as it was: a contact found in the book before dotsync
+        b = book_rows.c
+        # An existing row keeps added_by_dotsync as it was: a contact found in the book before dotsync
         # exported it was not added by dotsync, and dotsync must never remove it.
-        self.schedule = PreparedMany(
+        self.update_rows = PreparedMany(
             conn,
-            upsert_stmt.on_conflict_do_update(
-                index_elements=["address_book_id", "contact_id"],
-                set_={
-                    name: upsert_stmt.excluded[name]
-                    for name in (
-                        "list_member_id",
-                        "scheduled",
-                        "operation",
-                        "scheduled_hash",
-                        "scheduled_row",
-                        "updated_at",
-                    )
-                },
+            update(book_rows)
+            .where(b.id == bindparam("row_id"))
+            .values(
+                list_member_id=bindparam("list_member_id"),
+                scheduled=constant(conn, b.scheduled, True),
+                operation=bindparam("operation"),
+                scheduled_hash=bindparam("scheduled_hash"),
+                scheduled_row=bindparam("scheduled_row"),
+                updated_at=constant(conn, b.updated_at, now),
             ),
+        )
+
+    def insert_missing_contacts(self, scope: ColumnElement[bool]) -> None:
+        """A contact (no Dotmailer id yet) for every subscribed, current member in scope that has none."""
+        contacts = cast(Table, Contact.__table__)
+        c = contacts.c
+        conn = self.conn
+        known = (
+            select(c.id).where(c.integration_id == self.integration_id, c.email == ListMember.email).exists()
+        )
+        rows = select(
+            constant(conn, c.integration_id, self.integration_id),
+            ListMember.email,
+            literal_column("'{}'"),  # an empty JSON object on every dialect
+            constant(conn, c.created_at, self.now),
+            constant(conn, c.updated_at, self.now),
+        ).where(
+            ListMember.list_id == self.list_id,
+            ListMember.state == SUBSCRIBED,
+            ListMember.is_current,
+            scope,
+            ~known,
+        )
+        conn.execute(
+            insert(contacts).from_select(
+                ["integration_id", "email", "data_fields", "created_at", "updated_at"], rows
+            )
         )

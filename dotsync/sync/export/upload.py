@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import and_, bindparam, select, update
 from dotsync.db.models import AddressBook, AddressBookContact, ContactExport, ListMember
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
+from dotsync.sync.export.outbox import NewRow, Outbox, insert_rows
 from dotsync.sync.export.payload import RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
@@ -46,7 +48,8 @@ class CsvChunker:
         self.limit = limit
         self._parts: list[bytes] = []
         self._size = len(self.header)
-        self.ids: list[int] = []
+        self.ids: list[int] = []  # existing book rows (scheduled), in id order
+        self.new: list[NewRow] = []  # rows new to the book (from the plan's outbox), after them
 
     @staticmethod
     def _encode(values: Sequence[str]) -> bytes:
@@ -55,18 +58,23 @@ class CsvChunker:
         return buffer.getvalue().encode("utf-8")
 
     def fits(self, line: bytes) -> bool:
-        return not self.ids or self._size + len(line) <= self.limit
+        return not (self.ids or self.new) or self._size + len(line) <= self.limit
 
     def add(self, row_id: int, line: bytes) -> None:
         self._parts.append(line)
         self._size += len(line)
         self.ids.append(row_id)
 
-    def take(self) -> tuple[bytes, list[int]]:
+    def add_new(self, row: NewRow, line: bytes) -> None:
+        self._parts.append(line)
+        self._size += len(line)
+        self.new.append(row)
+
+    def take(self) -> tuple[bytes, list[int], list[NewRow]]:
         data = self.header + b"".join(self._parts)
-        ids = self.ids
-        self._parts, self.ids, self._size = [], [], len(self.header)
-        return data, ids
+        ids, new = self.ids, self.new
+        self._parts, self.ids, self.new, self._size = [], [], [], len(self.header)
+        return data, ids, new
 
 
 class _Lines:
@@ -101,8 +109,14 @@ def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[A
         yield rows
 
 
-def upload_scheduled(ctx: SyncContext, book: AddressBook, formatter: RowFormatter) -> UploadResult:
-    """Upload the book's scheduled rows; ``formatter`` is the plan's (its headers match the planned lines)."""
+def upload_scheduled(
+    ctx: SyncContext, book: AddressBook, formatter: RowFormatter, outbox: Outbox | None = None
+) -> UploadResult:
+    """Upload the book's scheduled rows, then the rows new to the book from the plan's ``outbox``.
+
+    ``formatter`` is the plan's (its headers match the planned lines). When an upload has to wait, the new rows
+    not sent yet are stored as scheduled, so the next run sends them.
+    """
     result = UploadResult()
     chunker = CsvChunker(formatter.headers)
     for rows in _scheduled_pages(ctx, book):
@@ -113,11 +127,29 @@ def upload_scheduled(ctx: SyncContext, book: AddressBook, formatter: RowFormatte
                 continue  # its member is gone: nothing to send
             line = text.encode("utf-8")
             if not chunker.fits(line) and not _send(ctx, book, chunker, result):
+                _park(ctx, book, outbox or ())
                 return result
             chunker.add(row_id, line)
-    if chunker.ids:
-        _send(ctx, book, chunker, result)
+    new_rows = iter(outbox or ())
+    for row in new_rows:
+        line = row[4].encode("utf-8")
+        if not chunker.fits(line):
+            unsent = chunker.new
+            if not _send(ctx, book, chunker, result):
+                _park(ctx, book, itertools.chain(unsent, [row], new_rows))
+                return result
+        chunker.add_new(row, line)
+    if chunker.ids or chunker.new:
+        unsent = chunker.new
+        if not _send(ctx, book, chunker, result):
+            _park(ctx, book, unsent)
     return result
+
+
+def _park(ctx: SyncContext, book: AddressBook, rows: Iterable[NewRow]) -> None:
+    """Store rows new to the book that this run could not upload as scheduled rows, for the next run."""
+    with ctx.sessions.begin() as session:
+        insert_rows(session.connection(), book.id, ctx.now, rows, import_id=None)
 
 
 def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence[int]) -> dict[int, str]:
@@ -136,7 +168,7 @@ def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence
 
 
 def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: UploadResult) -> bool:
-    data, ids = chunker.take()
+    data, ids, new = chunker.take()
     ctx.check_budget()
     try:
         started = ctx.client.start_contact_import(
@@ -157,37 +189,44 @@ def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: Uplo
                 integration_id=ctx.integration_id,
                 address_book_id=book.id,
                 status=started.status or "NotFinished",
-                row_count=len(ids),
+                row_count=len(ids) + len(new),
                 byte_count=len(data),
                 created_at=ctx.now,
                 updated_at=ctx.now,
             )
         )
         # Core, not an ORM bulk update: nothing in the session needs synchronising with these rows.
-        session.connection().execute(
-            update(AddressBookContact)
-            .where(
-                AddressBookContact.address_book_id == book.id,
-                AddressBookContact.scheduled,
-                AddressBookContact.id >= ids[0],
-                AddressBookContact.id <= ids[-1],
+        if new:
+            insert_rows(session.connection(), book.id, ctx.now, new, import_id=started.id)
+        if ids:
+            session.connection().execute(
+                update(AddressBookContact)
+                .where(
+                    AddressBookContact.address_book_id == book.id,
+                    AddressBookContact.scheduled,
+                    AddressBookContact.id >= ids[0],
+                    AddressBookContact.id <= ids[-1],
+                )
+                .values(
+                    scheduled=False,
+                    import_id=started.id,
+                    sent_hash=AddressBookContact.scheduled_hash,
+                    scheduled_row=None,
+                    sent_at=ctx.now,
+                )
             )
-            .values(
-                scheduled=False,
-                import_id=started.id,
-                sent_hash=AddressBookContact.scheduled_hash,
-                scheduled_row=None,
-                sent_at=ctx.now,
-            )
-        )
         target = session.get(AddressBook, book.id)
         if target is not None:
             target.sync_status = started.status or "NotFinished"
     result.uploads += 1
-    result.rows += len(ids)
+    result.rows += len(ids) + len(new)
     result.file_sizes.append(len(data))
     log.info(
-        "uploaded %d rows (%d bytes) to book %r as import %s", len(ids), len(data), book.name, started.id
+        "uploaded %d rows (%d bytes) to book %r as import %s",
+        len(ids) + len(new),
+        len(data),
+        book.name,
+        started.id,
     )
     ctx.progress(f"upload {book.name}", result.rows)
     return True
