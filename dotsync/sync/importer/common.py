@@ -85,11 +85,16 @@ class ResolvedContact:
     unsubscribed_at: datetime | None = None
 
 
-def _rows_by(conn: Connection, column: Any, integration_id: int, keys: Sequence[Any]) -> dict[Any, Any]:
+def _rows_by(
+    conn: Connection, column: Any, integration_id: int, keys: Sequence[Any], columns: Sequence[str]
+) -> dict[Any, Any]:
+    """The contacts whose ``column`` is one of ``keys``, with only ``columns`` (what is compared)."""
     if not keys:
         return {}
     rows = conn.execute(
-        select(CONTACTS).where(CONTACTS.c.integration_id == integration_id, column.in_(keys))
+        select(*(CONTACTS.c[name] for name in columns)).where(
+            CONTACTS.c.integration_id == integration_id, column.in_(keys)
+        )
     ).all()
     return {getattr(row, column.key): row for row in rows}
 
@@ -130,9 +135,22 @@ def resolve_contacts(
     ]
     if not unique:
         return {}
-    by_email = _rows_by(conn, CONTACTS.c.email, integration_id, [r.email for r in unique])
+    compared = sorted({name for r in unique for name in r.values} - {"id", "email", "origin_id"})
+    columns = ["id", "email", "origin_id", *compared]
+    by_email = _rows_by(conn, CONTACTS.c.email, integration_id, [r.email for r in unique], columns)
+    # A row found by email that already holds the record's Dotmailer id is the only row with that id (the
+    # key is unique): only the other records need the look-up by id (so an unchanged re-read skips it).
     by_origin = _rows_by(
-        conn, CONTACTS.c.origin_id, integration_id, [r.origin_id for r in unique if r.origin_id is not None]
+        conn,
+        CONTACTS.c.origin_id,
+        integration_id,
+        [
+            r.origin_id
+            for r in unique
+            if r.origin_id is not None
+            and ((row := by_email.get(r.email)) is None or row.origin_id != r.origin_id)
+        ],
+        columns,
     )
 
     # Rows that another record claims by Dotmailer id under a new email: that email change wins (the id is
