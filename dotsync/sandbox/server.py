@@ -27,6 +27,9 @@ SERVED_REMOVAL_DELAY = 5.0
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes on a kept-alive connection: with Nagle's algorithm the body waits
+    # for the client's delayed ACK, 40 ms per call (measured: 44 ms -> 1.3 ms per call).
+    disable_nagle_algorithm = True
     server_version = "dotsync-sandbox/1"
     sys_version = ""
     sandbox: Sandbox  # set on the subclass built by ``serve``
