@@ -7,6 +7,11 @@ Dotmailer id (so an email changed in Dotmailer is followed), which is also how c
 their Dotmailer id. The book membership takes the status the book listing gives and is linked to the connected
 list's member with that email. ``added_by_dotsync`` is left as it is: only the export sets it.
 
+The watermark is Dotmailer's clock when the read began (``Date`` headers), so our clock's skew does not matter.
+A book's read waits while a big upload of it is unsettled, and after one settled until Dotmailer's clock has
+passed that time plus the overlap, so a big upload is read back once (:func:`deferral`; docs/DESIGN.md,
+"Reading the book back once").
+
 Pages are saved as they arrive, in batches, with batched lookups: a 100k-contact book costs a few hundred
 statements, not one per contact.
 """
