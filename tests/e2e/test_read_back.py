@@ -164,3 +164,23 @@ def test_the_wait_is_bounded(
     w.tick(int(contact_importer.MAX_DEFERRAL.total_seconds() // 60))
     counts, _calls = _cycle(w)
     assert "deferred" not in counts
+
+
+def test_export_alone_reads_back_once_the_wait_is_over(
+    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where only ``dotmailer export`` runs (no import), its step 0 does the deferred read when it comes due."""
+    w = _world(app, cli_run, tmp_path, monkeypatch, timedelta(0))
+    reads = []
+    for _ in range(4):
+        mark = len(w.sandbox.calls.records)
+        w.tick()
+        w.run("dotmailer", "export")
+        reads.append(_reads(Counter(r.endpoint for r in w.sandbox.calls.records[mark:])))
+    # Upload; settle (the read waits); still within the overlap; then one read of every contact.
+    assert reads == [0, 0, 0, N // PAGE + 1]
+    assert all(c.origin_id is not None for c in _contacts(w).values())
+    mark = len(w.sandbox.calls.records)
+    w.tick()
+    w.run("dotmailer", "export")
+    assert _reads(Counter(r.endpoint for r in w.sandbox.calls.records[mark:])) == 0  # nothing pending
