@@ -607,16 +607,55 @@ run replaces its own section. Budgets are SPEC §7's and issue 13's.
 
 
 def update_docs(path: Path, result: dict[str, Any]) -> None:
+    """Replace this run's section (same database and size) of the docs, and rebuild the summary table of every
+    section's budgets. Sections written by an older benchmark (no budget table of this one) are dropped."""
     key = f"{result['database']}-{result['members']}"
     text = path.read_text(encoding="utf-8") if path.exists() else DOCS_HEAD
-    sections = dict(re.findall(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench -->\n", text, flags=re.S))
+    found = dict(re.findall(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench -->\n", text, flags=re.S))
+    sections = {name: body for name, body in found.items() if _section_result(body) is not None}
     summary = {k: v for k, v in result.items() if k not in ("phases", "reference_phases")}
     sections[key] = markdown(result) + f"\n<!-- result {json.dumps(summary)} -->\n"
-    head = text.split("<!-- bench:")[0].rstrip() + "\n"
-    body = []
-    for name in sorted(sections, key=lambda k: (k.split("-")[0], int(k.split("-")[1]))):
-        body.append(f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench -->\n")
-    path.write_text(head + "\n" + "\n".join(body), encoding="utf-8")
+    head = text.split("<!-- bench:")[0].split("## Summary")[0].rstrip() + "\n"
+    order = sorted(sections, key=lambda k: (k.split("-")[0], int(k.split("-")[1])))
+    body = [f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench -->\n" for name in order]
+    results = [r for r in (_section_result(sections[name]) for name in order) if r is not None]
+    path.write_text(head + "\n" + summary_table(results) + "\n" + "\n".join(body), encoding="utf-8")
+
+
+def _section_result(section: str) -> dict[str, Any] | None:
+    found = re.search(r"<!-- result (.*) -->", section)
+    if not found:
+        return None
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data if "reference_members" in data else None
+
+
+def summary_table(results: list[dict[str, Any]]) -> str:
+    """One row per budget, one column per run (database, size): measured value, and whether it is met."""
+    if not results:
+        return ""
+    names = list(results[0]["budgets"])
+    columns = [f"{r['database']} {r['members']:,}" for r in results]
+    lines = [
+        "## Summary",
+        "",
+        "Each figure with its limit; **bold** when the budget is missed. Runs and their conditions below.",
+        "",
+        "| budget | limit | " + " | ".join(columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for name in names:
+        cells = []
+        limit = next((r["budgets"][name]["limit"] for r in results if name in r["budgets"]), "-")
+        for r in results:
+            budget = r["budgets"].get(name)
+            if budget is None:
+                cells.append("-")
+                continue
+            cell = str(budget["value"]) if budget["ok"] else f"**{budget['value']}**"
+            cells.append(cell if budget["limit"] == limit else f"{cell} (limit {budget['limit']})")
+        lines.append(f"| {name} | {limit} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------- main
