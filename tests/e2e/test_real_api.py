@@ -217,3 +217,39 @@ def test_one_unreadable_summary_does_not_cost_the_others(world: World) -> None:
     world.tick()
     world.run("integration", "sync")
     assert world.json("campaigns", "show", "Spring")["summary"] is not None
+
+
+class CorruptOptOutDates(httpx.BaseTransport):
+    """Passes every call to the sandbox, but makes every opt-out's dateRemoved unreadable."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if (
+            not re.search(r"/(unsubscribed|suppressed)-since/", request.url.path)
+            or response.status_code != 200
+        ):
+            return response
+        rows = json.loads(response.read())
+        for row in rows:
+            row["dateRemoved"] = "2020-01-021T09:40:18"
+        return httpx.Response(200, json=rows, request=request)
+
+
+def test_an_opt_out_with_an_unreadable_date_is_not_lost(world: World) -> None:
+    _connected(world)
+    world.settle()
+    world.account.suppress("person2@example.com", "Unsubscribed")
+    transport = world.app.transport
+    assert transport is not None
+    world.app.transport = CorruptOptOutDates(transport)
+    world.tick()
+    world.run("integration", "sync")
+    run = _last_run(world, "import")
+    step = next(s for s in run["steps"] if s["name"] == "unsubscribed_contact")
+    assert step["outcome"] == "success" and step["counts"]["values_ignored"] >= 1
+    assert any("value ignored, row kept" in note for note in run["counts"]["notes"])
+    members = {m["email"]: m["state"] for m in world.json("list", "members", "customers", "--state", "all")}
+    assert members["person2@example.com"] == "unsubscribed"

@@ -112,15 +112,23 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
     return result
 
 
+# Rows with unreadable values noted one by one in the run history per step; beyond that, a count.
+NOTED_ROWS = 20
+
+
 def _report_skipped_rows(ctx: SyncContext, step: StepResult, skipped: list[Any]) -> None:
     """Rows of a feed left out because a value could not be parsed: counted on the step, each one noted
     (feed, row, value) in the run history; the rest of their pages was kept."""
     if not skipped:
         return
     if step.outcome == runs.SUCCESS:
-        step.counts = {**step.counts, "skipped_rows": len(skipped)}
-    for row in skipped:
+        kept = sum(1 for row in skipped if row.kept)
+        extra = {"skipped_rows": len(skipped) - kept, "values_ignored": kept}
+        step.counts = {**step.counts, **{k: v for k, v in extra.items() if v}}
+    for row in skipped[:NOTED_ROWS]:
         ctx.note(f"{step.name}: {row.describe()}")
+    if len(skipped) > NOTED_ROWS:
+        ctx.note(f"{step.name}: {len(skipped) - NOTED_ROWS} more rows with unreadable values (see the log)")
 
 
 def _fmt(counts: dict[str, int]) -> str:
