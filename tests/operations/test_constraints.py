@@ -28,7 +28,8 @@ def _pins() -> dict[str, str]:
 
 def test_every_runtime_dependency_is_pinned() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["postgres"] + extras.get("mysql", [])
     names = {_canonical(re.split(r"[\[<>=!~; ]", spec, maxsplit=1)[0]) for spec in wanted}
     assert names <= set(_pins()), names - set(_pins())
 
