@@ -46,7 +46,10 @@ def alerts() -> None:
 @json_option
 @click.pass_obj
 def test(app: AppContext, as_json: bool) -> None:
-    """Send a test message to the alert webhook; exit 1 if it was not delivered, 3 if none is configured."""
+    """Send a test message to the alert webhook.
+
+    Exit 1 if it was not delivered, 3 if no webhook is configured or its URL is malformed.
+    """
     webhook = configured_webhook(app)
     if webhook is None:
         raise ConfigError(

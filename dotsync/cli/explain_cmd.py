@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option
+from dotsync.cli.options import json_option
 from dotsync.console import format_value, print_json, print_table, stdout
 from dotsync.db.engine import session_scope
 from dotsync.services import explain as svc
@@ -15,7 +15,12 @@ from dotsync.services import explain as svc
 
 @click.command("explain")
 @click.argument("email")
-@integration_option
+@click.option(
+    "--integration",
+    "integration_name",
+    metavar="NAME",
+    help="Only what this integration's books, contacts and campaigns hold (default: every integration).",
+)
 @json_option
 @click.pass_obj
 def explain(app: AppContext, email: str, integration_name: str | None, as_json: bool) -> None:
