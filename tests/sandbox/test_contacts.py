@@ -90,6 +90,7 @@ def test_unsubscribed_since_and_suppressed_since(
     assert [(s["suppressedContact"]["email"], s["reason"], s["dateRemoved"]) for s in suppressed] == [
         ("bob@example.com", "HardBounced", "2024-03-01T12:00:00Z")
     ]
+    assert suppressed[0]["suppressedContact"]["dataFields"] is None  # as the vendor's example writes it
     # book unsubscribe takes the contact out of the book; suppression keeps it there with its status
     members = client.get(f"/address-books/{book_id}/contacts").json()
     assert [(c["email"], c["status"]) for c in members] == [("bob@example.com", "HardBounced")]

@@ -36,6 +36,7 @@ def contacts_modified(ctx: Ctx) -> SandboxResponse:
 
 
 def _suppressions(ctx: Ctx, only_reason: str | None) -> SandboxResponse:
+    # The account feeds write dataFields as null, as the vendor's example of suppressed-since does (§15).
     account, since = ctx.account, ctx.date()
     rows = sorted(
         (s.date, s.contact_id, s.reason)
@@ -43,7 +44,8 @@ def _suppressions(ctx: Ctx, only_reason: str | None) -> SandboxResponse:
         if s.date >= since and (only_reason is None or s.reason == only_reason)
     )
     return SandboxResponse.json(
-        200, [suppression_json(account.contacts[i], d, r) for d, i, r in ctx.page(rows)]
+        200,
+        [suppression_json(account.contacts[i], d, r, null_data_fields=True) for d, i, r in ctx.page(rows)],
     )
 
 

@@ -39,15 +39,18 @@ def contact_json(account: Account, contact: Contact, full: bool = True) -> dict[
     }
 
 
-def suppression_json(contact: Contact, date: datetime, reason: str) -> dict[str, Any]:
-    """ApiContactSuppression (data fields are not returned for suppressed contacts)."""
+def suppression_json(
+    contact: Contact, date: datetime, reason: str, *, null_data_fields: bool = False
+) -> dict[str, Any]:
+    """ApiContactSuppression (data fields are not returned for suppressed contacts: ``[]``, or ``null`` as the
+    vendor's own example of suppressed-since writes it)."""
     return {
         "suppressedContact": {
             "id": contact.id,
             "email": contact.email,
             "optInType": contact.opt_in_type,
             "emailType": contact.email_type,
-            "dataFields": [],
+            "dataFields": None if null_data_fields else [],
             "status": contact.status,
         },
         "dateRemoved": format_date(date),
