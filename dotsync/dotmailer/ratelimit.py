@@ -95,6 +95,9 @@ class RateLimiter:
         self.max_wait = max_wait
         self.blocked_until = blocked_until
         self.scheme: str | None = None
+        # False while the scheme rests only on account-info's ApiCallsRemaining, which a tiered account may
+        # report too: a stored "tiered" is then kept (the sync layer decides).
+        self.scheme_certain = False
         self.last_hit: RateLimitHit | None = None
         self.waited = 0.0
         self._remaining: int | None = None
@@ -155,7 +158,7 @@ class RateLimiter:
         lowered = {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
         if not lowered:
             return
-        self.scheme = TIERED
+        self.scheme, self.scheme_certain = TIERED, True
         limit = _int_header(lowered, "x-ratelimit-limit")
         remaining = _int_header(lowered, "x-ratelimit-remaining")
         if limit is not None:
@@ -185,7 +188,7 @@ class RateLimiter:
     ) -> None:
         """A 429: remember it and make no call until the reset (``fallback`` seconds when none was given)."""
         self.observe(headers)
-        self.scheme = TIERED
+        self.scheme, self.scheme_certain = TIERED, True
         now = self._clock()
         wait = retry_after if retry_after is not None else fallback
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -202,6 +205,6 @@ class RateLimiter:
 
     def hit_hourly(self, call: str) -> None:
         """``ERROR_APIUSAGE_EXCEEDED``: the flat hourly allowance is spent."""
-        if self.scheme is None:
-            self.scheme = HOURLY
+        if not self.scheme_certain:
+            self.scheme, self.scheme_certain = HOURLY, True
         self.last_hit = RateLimitHit(scheme=HOURLY, call=call, at=self._clock())

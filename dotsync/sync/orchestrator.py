@@ -253,7 +253,8 @@ def _remember_rate_limits(
         integration = session.get(Integration, integration_id)
         if integration is None:
             return
-        if limits.scheme is not None:
+        # account-info's hourly figure alone does not overrule a per-minute scheme seen in an earlier run.
+        if limits.scheme is not None and (limits.scheme_certain or integration.rate_limit_scheme is None):
             integration.rate_limit_scheme = limits.scheme
         if limits.last_hit is not None:
             integration.rate_limit_hit = limits.last_hit.describe()

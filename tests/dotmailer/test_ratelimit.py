@@ -184,8 +184,10 @@ def test_the_flat_hourly_scheme(respx_mock: respx.MockRouter, make_client: MakeC
     client = make_client(endpoint=None)
     client.connect()
     assert client.rate_limits.scheme == "hourly" and client.calls_remaining == 1985
+    assert not client.rate_limits.scheme_certain  # a tiered account may report an hourly figure too
     with pytest.raises(ApiUsageExceededError):
         client.get_address_book(1)
+    assert client.rate_limits.scheme_certain
     hit = client.rate_limits.last_hit
     assert hit is not None and hit.scheme == "hourly"
     assert hit.describe() == "hourly allowance spent on GET /v2/address-books/{id} (ERROR_APIUSAGE_EXCEEDED)"

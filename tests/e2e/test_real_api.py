@@ -66,6 +66,11 @@ def test_a_rate_limit_longer_than_a_run_may_wait_ends_it_cleanly(world: World) -
     assert _last_run(world, "import")["outcome"] == "success"
     [status] = world.json("status")
     assert status["rate_limit"]["resume_at"] is None and status["rate_limit"]["scheme"] == "tiered"
+    # A run whose answers carry no per-minute headers (only account-info's hourly figure) keeps "tiered".
+    world.sandbox.rate_limit = None
+    world.tick()
+    world.run("integration", "sync")
+    assert world.json("status")[0]["rate_limit"]["scheme"] == "tiered"
 
 
 def test_a_short_rate_limit_is_waited_out_within_the_run(world: World) -> None:
