@@ -338,7 +338,13 @@ SUMMARY_FLOAT_FIELDS = (
     "percentage_clicks_to_opens",
 )
 
-SUMMARY_COMMERCE_FIELDS = ("revenue", "conversion_rate", "assisted_revenue", "num_orders", "num_assisted_orders")
+SUMMARY_COMMERCE_FIELDS = (
+    "revenue",
+    "conversion_rate",
+    "assisted_revenue",
+    "num_orders",
+    "num_assisted_orders",
+)
 
 campaign_summary = Table(
     "campaign_summary",
