@@ -227,3 +227,41 @@ def test_a_large_book_is_imported_in_bulk(
     assert len(memberships) == 2500
     assert sum(1 for m in memberships.values() if m.list_member_id is not None) == 1250
     assert _contacts(sessions)["user00007@example.com"].data_fields["FIRSTNAME"] == "U7"
+
+
+def test_a_re_read_writes_only_what_changed(
+    api: respx.MockRouter, client: DotmailerClient, sessions: sessionmaker[Session], integration_id: int
+) -> None:
+    """Unchanged contacts of a re-read are recognised in one look-up and not written; a contact whose
+    membership or member link drifted locally still gets the general path's repair."""
+    _setup(api, client, sessions, integration_id)
+    answer = [
+        contact(1, "ann@example.com", FIRSTNAME="Ann"),
+        contact(2, "bob@example.com", FIRSTNAME="Bob"),
+        contact(3, "cid@example.com"),
+    ]
+    api.get("/address-books/10/contacts").respond(json=answer)
+    run_connector(make_ctx(sessions, client, integration_id, START), "contact")
+    before = {
+        (book, email): (m.status, m.list_member_id, m.updated_at)
+        for (book, email), m in _memberships(sessions).items()
+    }
+    contacts_before = {email: c.updated_at for email, c in _contacts(sessions).items()}
+    # Locally, Bob's membership status and Ann's member link drifted (e.g. a crash between two writes).
+    with sessions.begin() as session:
+        rows = {c.email: c.id for c in session.scalars(select(Contact))}
+        for abc in session.scalars(select(AddressBookContact)):
+            if abc.contact_id == rows["bob@example.com"]:
+                abc.status = "Unsubscribed"
+            if abc.contact_id == rows["ann@example.com"]:
+                abc.list_member_id = None
+    api.get(url__regex=r"/address-books/10/contacts/modified-since/").respond(json=answer)
+    later = START + timedelta(hours=1)
+    counts = run_connector(make_ctx(sessions, client, integration_id, later), "contact")
+    assert counts["contacts"] == 3
+    after = _memberships(sessions)
+    assert after[(10, "bob@example.com")].status == "Subscribed"  # what Dotmailer says, restored
+    assert after[(10, "ann@example.com")].list_member_id == before[(10, "ann@example.com")][1]  # relinked
+    # Cid changed nothing: neither its contact nor its membership was written.
+    assert after[(10, "cid@example.com")].updated_at == before[(10, "cid@example.com")][2]
+    assert {email: c.updated_at for email, c in _contacts(sessions).items()} == contacts_before

@@ -19,11 +19,12 @@ statements, not one per contact.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, and_, delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
@@ -34,6 +35,8 @@ from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
     BATCH,
     BOOK_CONTACTS,
+    CONTACTS,
+    MEMBERS,
     ContactRecord,
     connected_books,
     member_ids,
@@ -63,11 +66,16 @@ def contact_record(api: ApiContactRow) -> ContactRecord:
 def save_contacts(
     session: Session, integration_id: int, book: AddressBook, contacts: Iterable[ApiContactRow], now: datetime
 ) -> int:
-    """Store one batch of a book's contacts; returns how many were stored."""
+    """Store one batch of a book's contacts; returns how many were stored (unchanged ones included)."""
     records = [r for r in (contact_record(api) for api in contacts) if r.email]
     if not records:
         return 0
     conn = session.connection()
+    unchanged = _unchanged(conn, integration_id, book, records)
+    if unchanged:
+        records = [r for r in records if r.email not in unchanged]
+        if not records:
+            return len(unchanged)
     ids = resolve_contacts(conn, integration_id, records, now)
     status = {r.email: r.values["status"] for r in records}
     members: dict[str, int] = {}
@@ -119,7 +127,63 @@ def save_contacts(
     upsert(
         conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=["status", "change_seq", "updated_at"]
     )
-    return len(ids)
+    return len(unchanged) + len(ids)
+
+
+def _unchanged(
+    conn: Connection, integration_id: int, book: AddressBook, records: list[ContactRecord]
+) -> set[str]:
+    """Emails of the batch whose contact, book membership and member link already hold what the record says.
+
+    One query instead of the four of the general path, and no write: a re-read of an unchanged book costs
+    reading. Only plain records qualify (a Dotmailer id, email and id each once in the batch); everything
+    else, and every difference, takes the general path, which decides exactly as it always did.
+    """
+    emails = Counter(r.email for r in records)
+    origins = Counter(r.origin_id for r in records)
+    candidates = {
+        r.email: r
+        for r in records
+        if r.origin_id is not None and emails[r.email] == 1 and origins[r.origin_id] == 1
+    }
+    if not candidates:
+        return set()
+    compared = sorted({name for r in candidates.values() for name in r.values})
+    member = (MEMBERS.c.id if book.marketing_list_id is not None else literal_column("NULL")).label(
+        "member_id"
+    )
+    joined = CONTACTS.join(
+        BOOK_CONTACTS,
+        and_(BOOK_CONTACTS.c.contact_id == CONTACTS.c.id, BOOK_CONTACTS.c.address_book_id == book.id),
+    )
+    if book.marketing_list_id is not None:
+        joined = joined.outerjoin(
+            MEMBERS, and_(MEMBERS.c.list_id == book.marketing_list_id, MEMBERS.c.email == CONTACTS.c.email)
+        )
+    query = (
+        select(
+            CONTACTS.c.email,
+            CONTACTS.c.origin_id,
+            *(CONTACTS.c[name] for name in compared),
+            BOOK_CONTACTS.c.status.label("book_status"),
+            BOOK_CONTACTS.c.list_member_id,
+            member,
+        )
+        .select_from(joined)
+        .where(CONTACTS.c.integration_id == integration_id, CONTACTS.c.email.in_(list(candidates)))
+    )
+    same: set[str] = set()
+    for row in conn.execute(query):
+        record = candidates.get(row.email)
+        if (
+            record is not None
+            and row.origin_id == record.origin_id
+            and row.book_status == record.values.get("status")
+            and (row.member_id is None or row.list_member_id == row.member_id)
+            and all(getattr(row, name) == value for name, value in record.values.items())
+        ):
+            same.add(row.email)
+    return same
 
 
 def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) -> int:
