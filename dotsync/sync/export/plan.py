@@ -40,7 +40,6 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
-    union,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -126,7 +125,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.read = self.added = self.updated = self.unchanged = self.bad_values = self.state_changes = 0
-        self.removals: list[tuple[int, int]] = []
+        self.removals: dict[int, int] = {}  # book row id -> Dotmailer contact id
         self.samples: dict[str, list[str]] = {}
 
     def sample(self, kind: str, email: str) -> None:
@@ -175,8 +174,10 @@ def plan_book(
     if full:
         steps.run(true())
     else:
-        for chunk in batched(_changed_members(conn, book, int(book.planned_seq or 0)), PAGE):
+        since = int(book.planned_seq or 0)
+        for chunk in batched(_changed_members(conn, book, since), PAGE):
             steps.run(ListMember.id.in_(chunk))
+        steps.run_book_rows(since)
     moved = len(tally.removals) > GUARD_FLOOR or tally.updated > GUARD_FLOOR
     return Plan(
         book_id=book.id,
@@ -192,7 +193,7 @@ def plan_book(
         unchanged=tally.unchanged,
         bad_values=tally.bad_values,
         state_changes=tally.state_changes,
-        removals=tuple(sorted(tally.removals, key=lambda r: r[1])),
+        removals=tuple(sorted(tally.removals.items(), key=lambda r: r[1])),
         managed=_managed(conn, book.id) if moved or dry_run else None,
         samples=MappingProxyType({kind: tuple(emails) for kind, emails in tally.samples.items()}),
         reasons=MappingProxyType(_skipped_reasons(conn, marketing_list.id) if dry_run else {}),
@@ -219,16 +220,15 @@ def _refresh_query_list(ctx: SyncContext, session: Session, marketing_list: Mark
 
 
 def _changed_members(conn: Connection, book: AddressBook, since: int) -> Iterator[int]:
-    """Ids of the list's members changed after ``since``, or whose row in the book was, in ascending order."""
-    members = select(ListMember.id.label("id")).where(
-        ListMember.list_id == book.marketing_list_id, ListMember.change_seq > since
+    """Ids of the list's members changed after ``since``, in ascending order (an index range read)."""
+    ids = array(
+        "q",
+        conn.execute(
+            select(ListMember.id).where(
+                ListMember.list_id == book.marketing_list_id, ListMember.change_seq > since
+            )
+        ).scalars(),
     )
-    rows = select(AddressBookContact.list_member_id.label("id")).where(
-        AddressBookContact.address_book_id == book.id,
-        AddressBookContact.change_seq > since,
-        AddressBookContact.list_member_id.is_not(None),
-    )
-    ids = array("q", conn.execute(union(members, rows)).scalars())
     return iter(sorted(ids))
 
 
@@ -289,10 +289,28 @@ class _Steps:
         self.written = 0
 
     def run(self, scope: ColumnElement[bool]) -> None:
+        """Every step for the members in ``scope`` (all of the list, or changed members)."""
         self.sync_state_back(scope)
         self.unschedule_gone(scope)
         self.schedule(scope)
         self.removal_candidates(scope)
+
+    def run_book_rows(self, since: int) -> None:
+        """The steps a book row's new status can matter to, for the rows the import or settle stamped after
+        ``since``: state sync back (an opt-out) and removal (a row now active whose member left). Scheduling
+        depends only on members, which are stamped themselves. Both are SQL that returns only what applies:
+        after a read-back stamped a whole book, this reads index entries, not members."""
+        stamped = AddressBookContact.change_seq > since
+        self.sync_state_back(
+            ListMember.id.in_(
+                select(AddressBookContact.list_member_id).where(
+                    AddressBookContact.address_book_id == self.book.id,
+                    stamped,
+                    AddressBookContact.status.not_in(ACTIVE_CONTACT_STATUSES),
+                )
+            )
+        )
+        self.removal_candidates(stamped)
 
     def sync_state_back(self, scope: ColumnElement[bool]) -> None:
         """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
@@ -487,8 +505,9 @@ class _Steps:
             )
         ).all()
         for abc_id, origin_id, email in rows:
-            self.tally.removals.append((abc_id, int(origin_id or 0)))
-            self.tally.sample("remove", email)
+            if abc_id not in self.tally.removals:
+                self.tally.removals[abc_id] = int(origin_id or 0)
+                self.tally.sample("remove", email)
 
 
 def _raw_fields(conn: Connection) -> Any:

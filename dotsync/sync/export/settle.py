@@ -250,17 +250,25 @@ def _give_up(
 
 
 def _requeue(session: Session, import_id: str, list_id: int | None) -> int:
-    """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten, and they
-    are stamped so the next plan looks at them."""
+    """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten, and their
+    members are stamped so the next plan schedules them."""
+    if list_id is not None:
+        session.execute(
+            update(ListMember)
+            .where(
+                ListMember.id.in_(
+                    select(AddressBookContact.list_member_id).where(
+                        AddressBookContact.import_id == import_id,
+                        AddressBookContact.export_failures < MAX_REQUEUES,
+                    )
+                )
+            )
+            .values(change_seq=pending_change(session.connection(), list_id))
+        )
     base = (
         update(AddressBookContact)
         .where(AddressBookContact.import_id == import_id)
-        .values(
-            sent_hash=None,
-            import_id=None,
-            export_failures=AddressBookContact.export_failures + 1,
-            change_seq=pending_change(session.connection(), list_id),
-        )
+        .values(sent_hash=None, import_id=None, export_failures=AddressBookContact.export_failures + 1)
     )
     requeued = cast(
         CursorResult[Any], session.execute(base.where(AddressBookContact.export_failures < MAX_REQUEUES))
