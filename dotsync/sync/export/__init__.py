@@ -163,9 +163,19 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
             outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"
             return
     # Steps 1-3 planned in one transaction; committed unless this is a dry run or the guard holds.
-    plan = _plan(ctx, book, outcome, options)
-    if plan is None:
+    plan, held = _plan(ctx, book, options)
+    if options.dry_run:
+        outcome.status = "dry_run"
+        outcome.plan = plan.as_dict()
+        outcome.added, outcome.updated, outcome.removed = plan.added, plan.updated, len(plan.removals)
+        outcome.unsubscribed = plan.state_changes
         return
+    if held is not None:
+        _hold(ctx, book.id, held)
+        outcome.status = "held"
+        outcome.error = held
+        return
+    outcome.added, outcome.updated, outcome.unsubscribed = plan.added, plan.updated, plan.state_changes
     # Step 1: remove; step 4: upload. Then the book's plan position moves past what this plan covered.
     try:
         outcome.removed = remove_contacts(ctx, book, plan.removals)
@@ -187,8 +197,9 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
             target.last_exported_at = ctx.now
 
 
-def _plan(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: ExportOptions) -> Plan | None:
-    """Steps 1-3 in one transaction: the committed plan, or None when this book stops here (dry run, held)."""
+def _plan(ctx: SyncContext, book: AddressBook, options: ExportOptions) -> tuple[Plan, str | None]:
+    """Steps 1-3 in one transaction, and why the guard holds them (None: it does not). The plan is committed
+    unless this is a dry run or the guard holds; then it is rolled back and its outbox discarded."""
     with ctx.sessions() as session:
         live_book = session.get(AddressBook, book.id)
         marketing_list = (
@@ -199,29 +210,20 @@ def _plan(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: Exp
         if live_book is None or marketing_list is None:
             raise DotsyncError(f"address book {book.name!r} is no longer connected to a list")
         plan = plan_book(ctx, session, live_book, marketing_list, dry_run=options.dry_run)
-        outcome.unsubscribed = plan.state_changes
-        outcome.added, outcome.updated = plan.added, plan.updated
-        if options.dry_run:
-            outcome.status = "dry_run"
-            outcome.plan = plan.as_dict()
-            outcome.removed = len(plan.removals)
-            session.rollback()
-            plan.outbox.close()
-            return None
         confirmed = marketing_list.name in options.confirm_mass_change
-        held = check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
-        if held is not None:
+        held = (
+            None
+            if options.dry_run
+            else check_guard(live_book, plan, list_name=marketing_list.name, confirmed=confirmed)
+        )
+        if options.dry_run or held is not None:
             session.rollback()
             plan.outbox.close()
-            _hold(ctx, book.id, held)
-            outcome.added = outcome.updated = outcome.unsubscribed = 0
-            outcome.status = "held"
-            outcome.error = held
-            return None
+            return plan, held
         live_book.guard_held_reason = None
         live_book.sync_error = None
         session.commit()
-    return plan
+    return plan, None
 
 
 def _read_back(ctx: SyncContext, book_id: int, finished_rows: int) -> None:
