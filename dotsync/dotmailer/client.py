@@ -52,7 +52,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -267,8 +267,8 @@ class DotmailerClient:
             transport=transport,
             event_hooks={"response": [self._note_server_time]},
         )
-        # (server time from the last answer's Date header, time.monotonic() when it came): see server_now().
-        self._server_time: tuple[datetime, float] | None = None
+        # The server's time from the last answer's Date header: see server_now().
+        self._server_time: datetime | None = None
         self.calls_made = 0
         self.calls_by_endpoint: Counter[str] = Counter()
         self.account_info: ApiAccountInfo | None = None
@@ -317,27 +317,16 @@ class DotmailerClient:
         return max(0, self._remaining_at_info - (self.calls_made - self._calls_at_info))
 
     def server_now(self) -> datetime | None:
-        """Dotmailer's clock now: the last answer's ``Date`` header plus the time elapsed since (monotonic).
+        """Dotmailer's clock: the last answer's ``Date`` header; None before any answer, or when the last one
+        had no readable ``Date``.
 
-        None until an answer with a readable ``Date`` came back. ``Date`` has whole seconds (rounded down), so
-        this is at most a second behind the server: safe for "since" watermarks, and immune to our clock.
+        Whole seconds, rounded down: never ahead of the server, so safe for a "since" watermark, immune to our
+        clock's skew, and the same for two runs over the same answers.
         """
-        if self._server_time is None:
-            return None
-        stamp, seen = self._server_time
-        return stamp + timedelta(seconds=time.monotonic() - seen)
+        return self._server_time
 
     def _note_server_time(self, response: httpx.Response) -> None:
-        text = response.headers.get("date")
-        if not text:
-            return
-        try:
-            stamp = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=UTC)
-        self._server_time = (stamp.astimezone(UTC), time.monotonic())
+        self._server_time = _date_header(response)
 
     # --- account ----------------------------------------------------------------------------------------------
 
@@ -968,6 +957,17 @@ class DotmailerClient:
                 f"read, so its result is unknown: {exc}",
                 cause=exc,
             ) from exc
+
+
+def _date_header(response: httpx.Response) -> datetime | None:
+    text = response.headers.get("date")
+    if not text:
+        return None
+    try:
+        stamp = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _message_of(data: Any) -> str | None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from dotsync.cli.context import AppContext
-from dotsync.db.models import AddressBook, Contact
+from dotsync.db.models import AddressBook, Contact, ListMember
 from dotsync.sync.importer import contact as contact_importer
 from tests.e2e.world import World, people
 
@@ -184,3 +184,24 @@ def test_export_alone_reads_back_once_the_wait_is_over(
     w.tick()
     w.run("dotmailer", "export")
     assert _reads(Counter(r.endpoint for r in w.sandbox.calls.records[mark:])) == 0  # nothing pending
+
+
+@pytest.mark.parametrize("skew", SKEWS, ids=["our-clock-right", "ours-3h-ahead", "ours-3h-behind"])
+def test_opt_outs_arrive_the_next_cycle_whatever_our_clock_says(
+    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: timedelta
+) -> None:
+    """The unsubscribe and suppression watermarks are on Dotmailer's clock too: an opt-out made in Dotmailer
+    between two cycles is read by the next one, even while the book's contact read waits."""
+    w = _world(app, cli_run, tmp_path, monkeypatch, skew)
+    _cycle(w)  # upload
+    counts, _calls = _cycle(w)  # settle; the contact read waits
+    assert counts.get("deferred") == 1
+    w.tick(1)
+    w.account.unsubscribe("Big", "person2@example.com")
+    w.account.suppress("person3@example.com", "HardBounced")
+    _cycle(w)
+    with w.app.sessions()() as session:
+        states = dict(session.execute(select(ListMember.email, ListMember.state)).all())
+    assert states["person2@example.com"] == "unsubscribed"
+    assert states["person3@example.com"] == "unsubscribed"
+    assert states["person4@example.com"] == "subscribed"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from itertools import chain
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -23,12 +24,17 @@ from dotsync.db.models import SUBSCRIBED, UNSUBSCRIBED, AddressBook, AddressBook
 from dotsync.lists.changes import pending_change
 from dotsync.sync.watermarks import OVERLAP
 
+if TYPE_CHECKING:
+    from dotsync.sync.context import SyncContext
+
 log = logging.getLogger("dotsync.sync.import")
 
 # "Since the beginning": what a feed is asked for the first time (Oro used a date in 1971 too).
 FULL_HISTORY_SINCE = datetime(1971, 1, 1, tzinfo=UTC)
 # Rows handled per database round trip (one API page of contacts is 1000 rows).
 BATCH = 1000
+_NOTHING = object()
+T = TypeVar("T")
 
 CONTACTS = cast(Table, Contact.__table__)
 BOOK_CONTACTS = cast(Table, AddressBookContact.__table__)
@@ -42,6 +48,18 @@ def normalise_email(email: str | None) -> str:
 def since_with_overlap(mark: datetime | None) -> datetime | None:
     """A stored start time turned into a "since" date: minus the overlap, so nothing at the edge is lost."""
     return None if mark is None else mark - OVERLAP
+
+
+def read_started(ctx: SyncContext, rows: Iterable[T]) -> tuple[datetime, Iterator[T]]:
+    """Start a paged read: Dotmailer's clock at its first answer (``Date``; the run's clock when the server
+    sends none), and the rows. That time is the read's watermark: a change the first answer missed was made
+    after the server computed it, so within seconds of that time, which the overlap covers."""
+    iterator = iter(rows)
+    first = next(iterator, _NOTHING)
+    started = ctx.server_now()
+    if first is _NOTHING:
+        return started, iter(())
+    return started, chain((cast(T, first),), iterator)
 
 
 def connected_books(session: Session, integration_id: int) -> list[AddressBook]:

@@ -41,6 +41,7 @@ from dotsync.sync.importer.common import (
     connected_books,
     member_ids,
     normalise_email,
+    read_started,
     resolve_contacts,
     since_with_overlap,
     unique_by,
@@ -189,24 +190,20 @@ def _unchanged(
 def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) -> int:
     """Read one book's contacts modified since its watermark (all the first time) and move the watermark.
 
-    The new watermark is Dotmailer's clock when the read began (the last answer's ``Date``; the first page's
-    when no answer had one yet; our clock only when the server sends none), so our clock's skew cannot skip
-    or repeat changes. Also used by the export after an upload finished, so new contacts get their ids.
+    The new watermark is Dotmailer's clock at the read's first answer (its ``Date``; our clock only when the
+    server sends none), so our clock's skew cannot skip or repeat changes. Also used by the export after an
+    upload finished, so new contacts get their ids.
     """
-    started = ctx.client.server_now()
     since = since_with_overlap(book.last_contact_import_at)
+    started, rows = read_started(
+        ctx, ctx.client.iter_address_book_contact_rows(book.origin_id, modified_since=since)
+    )
     stored = 0
     label = f"contacts of {book.name}"
-    for batch in batched(
-        ctx.client.iter_address_book_contact_rows(book.origin_id, modified_since=since), BATCH
-    ):
-        if started is None:
-            started = ctx.client.server_now()
+    for batch in batched(rows, BATCH):
         stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now)
         ctx.progress(label, stored)
         ctx.check_budget()
-    if started is None:
-        started = ctx.server_now()
     book.last_contact_import_at = started
     mark = read_after(session, ctx.integration_id, book.id)
     if mark is not None and started > mark:
