@@ -172,11 +172,11 @@ def plan_book(
     outbox = Outbox()
     steps = _Steps(ctx, conn, book, formatter, high, tally, outbox)
     if full:
-        steps.run(true())
+        steps.run(None)
     else:
         since = int(book.planned_seq or 0)
         for chunk in batched(_changed_members(conn, book, since), PAGE):
-            steps.run(ListMember.id.in_(chunk))
+            steps.run(chunk)
         steps.run_book_rows(since)
     moved = len(tally.removals) > GUARD_FLOOR or tally.updated > GUARD_FLOOR
     return Plan(
@@ -288,52 +288,57 @@ class _Steps:
         self.analyze_at = ANALYZE_AFTER_ROWS // 2
         self.written = 0
 
-    def run(self, scope: ColumnElement[bool]) -> None:
-        """Every step for the members in ``scope`` (all of the list, or changed members)."""
-        self.sync_state_back(scope)
-        self.unschedule_gone(scope)
-        self.schedule(scope)
-        self.removal_candidates(scope)
+    def run(self, ids: Sequence[int] | None) -> None:
+        """Every step for the members ``ids`` of the list (changed members), or for all of them (None).
+
+        Each step's SQL is written so the database starts from those ids (their primary key, or the book rows'
+        member index), never from the list or the book as a whole.
+        """
+        members = ListMember.list_id == self.list_id if ids is None else ListMember.id.in_(ids)
+        self.sync_state_back(members)
+        self.unschedule_gone(members)
+        self.schedule(true() if ids is None else ListMember.id.in_(ids))
+        self.removal_candidates(
+            and_(AddressBookContact.address_book_id == self.book.id, ListMember.list_id == self.list_id)
+            if ids is None
+            else AddressBookContact.list_member_id.in_(ids)
+        )
 
     def run_book_rows(self, since: int) -> None:
         """The steps a book row's new status can matter to, for the rows the import or settle stamped after
         ``since``: state sync back (an opt-out) and removal (a row now active whose member left). Scheduling
         depends only on members, which are stamped themselves. Both are SQL that returns only what applies:
         after a read-back stamped a whole book, this reads index entries, not members."""
-        stamped = AddressBookContact.change_seq > since
-        self.sync_state_back(
-            ListMember.id.in_(
-                select(AddressBookContact.list_member_id).where(
-                    AddressBookContact.address_book_id == self.book.id,
-                    stamped,
-                    AddressBookContact.status.not_in(ACTIVE_CONTACT_STATUSES),
-                )
-            )
+        stamped = and_(
+            AddressBookContact.address_book_id == self.book.id, AddressBookContact.change_seq > since
         )
-        self.removal_candidates(stamped)
+        opted_out = select(AddressBookContact.list_member_id).where(
+            stamped, AddressBookContact.status.not_in(ACTIVE_CONTACT_STATUSES)
+        )
+        # The list too: a row may still link to a member of a list the book was connected to before.
+        self.sync_state_back(and_(ListMember.list_id == self.list_id, ListMember.id.in_(opted_out)))
+        self.removal_candidates(and_(stamped, ListMember.list_id == self.list_id))
 
-    def sync_state_back(self, scope: ColumnElement[bool]) -> None:
-        """Step 2: members whose contact is not Subscribed/SoftBounced in the book (or is suppressed in the
-        account) become ``unsubscribed``, with the Dotmailer status as the reason: one executemany."""
+    def sync_state_back(self, members: ColumnElement[bool]) -> None:
+        """Step 2: subscribed ``members`` whose contact is not Subscribed/SoftBounced in the book (or is
+        suppressed in the account) become ``unsubscribed``, with the Dotmailer status as the reason: one
+        executemany."""
         book, ctx = self.book, self.ctx
         abc = aliased(AddressBookContact)
-        book_status = (
-            select(abc.status)
-            .where(abc.address_book_id == book.id, abc.contact_id == Contact.id)
-            .scalar_subquery()
-        )
         rows = self.conn.execute(
-            select(ListMember.id, ListMember.email, Contact.status, book_status.label("book_status"))
+            select(ListMember.id, ListMember.email, Contact.status, abc.status)
             .join(
                 Contact, and_(Contact.integration_id == ctx.integration_id, Contact.email == ListMember.email)
             )
+            .outerjoin(abc, and_(abc.address_book_id == book.id, abc.contact_id == Contact.id))
             .where(
-                ListMember.list_id == self.list_id,
+                members,
                 ListMember.state == SUBSCRIBED,
-                scope,
                 or_(
-                    and_(book_status.is_not(None), book_status.not_in(ACTIVE_CONTACT_STATUSES)),
-                    and_(Contact.status.is_not(None), Contact.status.not_in(ACTIVE_CONTACT_STATUSES)),
+                    abc.status.not_in(
+                        ACTIVE_CONTACT_STATUSES
+                    ),  # NULL (not in the book yet) is not an opt-out
+                    Contact.status.not_in(ACTIVE_CONTACT_STATUSES),
                 ),
             )
         ).all()
@@ -348,10 +353,10 @@ class _Steps:
             changes.append({"m_id": member_id, "m_reason": reason})
             self.tally.state_changes += 1
             self.tally.sample("state_change", email)
-        members = cast(Table, ListMember.__table__)
+        table = cast(Table, ListMember.__table__)
         self.conn.execute(
-            update(members)
-            .where(members.c.id == bindparam("m_id"))
+            update(table)
+            .where(table.c.id == bindparam("m_id"))
             .values(
                 state=UNSUBSCRIBED,
                 state_reason=bindparam("m_reason"),
@@ -361,12 +366,10 @@ class _Steps:
             changes,
         )
 
-    def unschedule_gone(self, scope: ColumnElement[bool]) -> None:
+    def unschedule_gone(self, members: ColumnElement[bool]) -> None:
         """Rows scheduled earlier whose member is no longer a subscribed, current member are unscheduled."""
         gone = select(ListMember.id).where(
-            ListMember.list_id == self.list_id,
-            scope,
-            or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
+            members, or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current))
         )
         self.conn.execute(
             update(AddressBookContact)
@@ -487,25 +490,27 @@ class _Steps:
                 refresh_statistics(conn, "contact", "address_book_contact")
                 self.analyze_at = 2 * self.written
 
-    def removal_candidates(self, scope: ColumnElement[bool]) -> None:
-        """Step 1's candidates: contacts dotsync added for this list, still active in the book, whose member is
-        no longer a subscribed, current member. Contacts dotsync did not add are never candidates."""
+    def removal_candidates(self, book_rows: ColumnElement[bool]) -> None:
+        """Step 1's candidates among ``book_rows``: contacts dotsync added for this list, still active in the
+        book, whose member is no longer a subscribed, current member. Contacts dotsync did not add are never
+        candidates. The book is checked on the rows found (``book_rows`` may select by member only, so the
+        database can start from the members' index)."""
         rows = self.conn.execute(
-            select(AddressBookContact.id, Contact.origin_id, ListMember.email)
+            select(
+                AddressBookContact.id, AddressBookContact.address_book_id, Contact.origin_id, ListMember.email
+            )
             .join(Contact, Contact.id == AddressBookContact.contact_id)
             .join(ListMember, ListMember.id == AddressBookContact.list_member_id)
             .where(
-                AddressBookContact.address_book_id == self.book.id,
+                book_rows,
                 AddressBookContact.added_by_dotsync,
                 AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
                 Contact.origin_id.is_not(None),
-                ListMember.list_id == self.list_id,
-                scope,
                 or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
             )
         ).all()
-        for abc_id, origin_id, email in rows:
-            if abc_id not in self.tally.removals:
+        for abc_id, book_id, origin_id, email in rows:
+            if book_id == self.book.id and abc_id not in self.tally.removals:
                 self.tally.removals[abc_id] = int(origin_id or 0)
                 self.tally.sample("remove", email)
 
