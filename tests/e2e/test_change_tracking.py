@@ -118,3 +118,28 @@ def test_a_query_refresh_replans_only_the_rows_that_changed(world: World, tmp_pa
         db.execute("DELETE FROM customers WHERE email = 'q9@example.com'")
     plan = _plan(world)
     assert (plan["update"], plan["remove"], plan["unchanged"]) == (1, 1, 0)
+
+
+def test_new_rows_that_cannot_be_uploaded_now_wait_as_scheduled_rows(world: World, monkeypatch) -> None:
+    import dotsync.sync.export.upload as upload
+
+    monkeypatch.setattr(upload, "MAX_FILE_BYTES", 600)  # a few rows per file
+    world.sandbox.imports.max_active = 1  # the second file of the run is refused: "too many active imports"
+    rows = people(30)
+    world.account.create_book("Customers")
+    world.create_list("customers", rows)
+    world.run("integration", "sync")
+    world.run("connect", "customers", "Customers", "--map", "first_name=FIRSTNAME")
+    world.tick()
+    first = _counts(world, world.run("dotmailer", "export", "--json"))
+    assert first["status"] == "waiting" and first["uploads"] == 1 and 0 < first["rows_uploaded"] < 30
+    # The rows not sent are kept as scheduled: the next plan has nothing new to read, the upload sends them.
+    assert _plan(world)["add"] == 0
+    for _ in range(30):
+        world.sandbox.finish_imports()
+        world.tick()
+        world.run("dotmailer", "export")
+        if world.book_emails("Customers") == {r["email"] for r in rows}:
+            break
+    assert world.book_emails("Customers") == {r["email"] for r in rows}
+    assert all(world.upload_count(r["email"]) == 1 for r in rows)

@@ -59,9 +59,15 @@ class Outbox:
 
 
 def insert_rows(
-    conn: Connection, book_id: int, now: datetime, rows: Iterable[NewRow], *, import_id: str | None
+    conn: Connection,
+    book_id: int,
+    now: datetime,
+    rows: Iterable[NewRow] | Iterable[tuple[int, int, str, str]],
+    *,
+    import_id: str | None,
 ) -> int:
-    """Insert new book rows: sent in ``import_id``, or (None) scheduled for the next upload. Returns how many.
+    """Insert new book rows: sent in ``import_id`` (rows without their line will do), or (None) scheduled for
+    the next upload, with their line. Returns how many.
 
     Only the export inserts rows for the list's members, so dotsync added these contacts.
     """
@@ -91,14 +97,14 @@ def insert_rows(
         prepared(
             [
                 {
-                    "contact_id": contact_id,
-                    "list_member_id": member_id,
-                    "operation": operation,
-                    "scheduled_hash": digest,
-                    "scheduled_row": None if sent else line,
-                    "sent_hash": digest if sent else None,
+                    "contact_id": row[0],
+                    "list_member_id": row[1],
+                    "operation": row[2],
+                    "scheduled_hash": row[3],
+                    "scheduled_row": None if sent else row[4],
+                    "sent_hash": row[3] if sent else None,
                 }
-                for contact_id, member_id, operation, digest, line in batch
+                for row in batch
             ]
         )
         written += len(batch)

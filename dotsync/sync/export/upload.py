@@ -14,6 +14,7 @@ import csv
 import io
 import itertools
 import logging
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,16 +41,41 @@ class UploadResult:
     waiting: str | None = None  # why rows were left for the next run
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One CSV file: its bytes, the existing book rows in it (ids, ascending) and the rows new to the book
+    (contact id, member id, operation, hash: what their insert needs), in file order after the existing ones."""
+
+    data: bytes
+    ids: list[int]
+    new: list[tuple[int, int, str, str]]
+    new_lengths: array[int]  # byte length of each new row's line, to rebuild the rows if they must wait
+
+    def new_rows(self) -> Iterator[NewRow]:
+        """The new rows with their CSV lines again (for rows that wait for the next run)."""
+        offset = len(self.data) - sum(self.new_lengths)
+        for (contact_id, member_id, operation, digest), size in zip(self.new, self.new_lengths, strict=True):
+            line = self.data[offset : offset + size].decode("utf-8")
+            offset += size
+            yield contact_id, member_id, operation, digest, line
+
+
 class CsvChunker:
-    """Builds CSV files (header ``Email`` + data-field names, UTF-8) no larger than ``limit`` bytes."""
+    """Builds CSV files (header ``Email`` + data-field names, UTF-8) no larger than ``limit`` bytes.
+
+    Lines go straight into one buffer, and a new row keeps only what its insert needs: a 10 MB file of
+    100,000 rows costs little more than its bytes."""
 
     def __init__(self, headers: Sequence[str], limit: int = MAX_FILE_BYTES) -> None:
         self.header = self._encode(["Email", *headers])
         self.limit = limit
-        self._parts: list[bytes] = []
-        self._size = len(self.header)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buffer = bytearray(self.header)
         self.ids: list[int] = []  # existing book rows (scheduled), in id order
-        self.new: list[NewRow] = []  # rows new to the book (from the plan's outbox), after them
+        self.new: list[tuple[int, int, str, str]] = []  # rows new to the book (the plan's outbox), after them
+        self._new_lengths = array("I")
 
     @staticmethod
     def _encode(values: Sequence[str]) -> bytes:
@@ -57,24 +83,25 @@ class CsvChunker:
         csv.writer(buffer, lineterminator="\r\n").writerow(values)
         return buffer.getvalue().encode("utf-8")
 
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.new)
+
     def fits(self, line: bytes) -> bool:
-        return not (self.ids or self.new) or self._size + len(line) <= self.limit
+        return not self or len(self._buffer) + len(line) <= self.limit
 
     def add(self, row_id: int, line: bytes) -> None:
-        self._parts.append(line)
-        self._size += len(line)
+        self._buffer += line
         self.ids.append(row_id)
 
     def add_new(self, row: NewRow, line: bytes) -> None:
-        self._parts.append(line)
-        self._size += len(line)
-        self.new.append(row)
+        self._buffer += line
+        self.new.append(row[:4])
+        self._new_lengths.append(len(line))
 
-    def take(self) -> tuple[bytes, list[int], list[NewRow]]:
-        data = self.header + b"".join(self._parts)
-        ids, new = self.ids, self.new
-        self._parts, self.ids, self.new, self._size = [], [], [], len(self.header)
-        return data, ids, new
+    def take(self) -> Chunk:
+        chunk = Chunk(bytes(self._buffer), self.ids, self.new, self._new_lengths)
+        self._reset()
+        return chunk
 
 
 class _Lines:
@@ -118,7 +145,7 @@ def upload_scheduled(
     not sent yet are stored as scheduled, so the next run sends them.
     """
     result = UploadResult()
-    chunker = CsvChunker(formatter.headers)
+    chunker = CsvChunker(formatter.headers, MAX_FILE_BYTES)
     for rows in _scheduled_pages(ctx, book):
         missing = [row_id for row_id, text in rows if text is None]
         lines = _format_missing(ctx, formatter, missing) if missing else {}
@@ -126,7 +153,7 @@ def upload_scheduled(
             if text is None and (text := lines.get(row_id)) is None:
                 continue  # its member is gone: nothing to send
             line = text.encode("utf-8")
-            if not chunker.fits(line) and not _send(ctx, book, chunker, result):
+            if not chunker.fits(line) and not _send(ctx, book, chunker.take(), result):
                 _park(ctx, book, outbox or ())
                 return result
             chunker.add(row_id, line)
@@ -134,15 +161,15 @@ def upload_scheduled(
     for row in new_rows:
         line = row[4].encode("utf-8")
         if not chunker.fits(line):
-            unsent = chunker.new
-            if not _send(ctx, book, chunker, result):
-                _park(ctx, book, itertools.chain(unsent, [row], new_rows))
+            chunk = chunker.take()
+            if not _send(ctx, book, chunk, result):
+                _park(ctx, book, itertools.chain(chunk.new_rows(), [row], new_rows))
                 return result
         chunker.add_new(row, line)
-    if chunker.ids or chunker.new:
-        unsent = chunker.new
-        if not _send(ctx, book, chunker, result):
-            _park(ctx, book, unsent)
+    if chunker:
+        chunk = chunker.take()
+        if not _send(ctx, book, chunk, result):
+            _park(ctx, book, chunk.new_rows())
     return result
 
 
@@ -167,8 +194,8 @@ def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence
     return {row_id: text for (row_id, _e, _f), text in zip(rows, sink.lines, strict=True)}
 
 
-def _send(ctx: SyncContext, book: AddressBook, chunker: CsvChunker, result: UploadResult) -> bool:
-    data, ids, new = chunker.take()
+def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResult) -> bool:
+    data, ids, new = chunk.data, chunk.ids, chunk.new
     ctx.check_budget()
     try:
         started = ctx.client.start_contact_import(
