@@ -89,6 +89,8 @@ def create_mysql_database(admin_url: str) -> str:
 def drop_mysql_database(admin_url: str, name: str) -> None:
     admin = create_engine(_mysql_url(admin_url, None), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
+        # A connection a test left open in a transaction would make the DROP wait a day for its lock.
+        conn.execute(text("SET SESSION lock_wait_timeout = 60"))
         conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     admin.dispose()
 

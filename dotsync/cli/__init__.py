@@ -55,7 +55,8 @@ COMMANDS = (
 @click.option(
     "--database-url",
     metavar="URL",
-    help="SQLAlchemy URL of dotsync's database (default: $DOTSYNC_DATABASE_URL, else SQLite in $DOTSYNC_HOME).",
+    help="SQLAlchemy URL of dotsync's database: SQLite, postgresql://... or mysql://... "
+    "(default: $DOTSYNC_DATABASE_URL, else SQLite in $DOTSYNC_HOME).",
 )
 @click.option(
     "-v",

@@ -98,7 +98,8 @@ def list_group() -> None:
     "--source",
     "source_url",
     metavar="URL",
-    help="SQLAlchemy URL of the database the query runs on (stored encrypted, shown masked).",
+    help="SQLAlchemy URL of the database the query runs on, e.g. sqlite:///crm.db, postgresql://u@host/db, "
+    "mysql://u@host/db (needs dotsync[mysql]); stored encrypted, shown masked.",
 )
 @email_column_option
 @encoding_option

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
@@ -29,8 +30,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 
 from dotsync.db.bulk import batched
+from dotsync.db.engine import check_driver, missing_driver_message, with_default_driver
 from dotsync.db.models import MarketingList
-from dotsync.errors import BadInputError, DotsyncError
+from dotsync.errors import EXIT_CONFIG, BadInputError, ConfigError, DotsyncError
 from dotsync.lists.columns import field_columns as other_columns
 from dotsync.lists.columns import find_email_column
 from dotsync.lists.members import (
@@ -61,6 +63,12 @@ class SourceError(DotsyncError):
     """
 
 
+class SourceDriverError(SourceError):
+    """The source URL's database driver is not installed: a configuration problem (exit 3)."""
+
+    exit_code = EXIT_CONFIG
+
+
 def parse_source_url(url: str) -> URL:
     try:
         return make_url(url.strip())
@@ -71,9 +79,11 @@ def parse_source_url(url: str) -> URL:
 def normalise_source_url(url: str) -> str:
     """Check a source URL given by the user and make it independent of the working directory.
 
-    A SQLite file path becomes absolute (cron runs elsewhere) and must exist. Returns the URL to store.
+    A SQLite file path becomes absolute (cron runs elsewhere) and must exist; a URL whose driver is not
+    installed is a :class:`ConfigError` (exit 3) naming what to install. Returns the URL to store.
     """
     parsed = parse_source_url(url)
+    check_driver(with_default_driver(parsed))
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
@@ -109,10 +119,17 @@ def _read_only_url(parsed: URL) -> URL:
             return parsed.set(
                 database=Path(database).as_uri(), query={**parsed.query, "mode": "ro", "uri": "true"}
             )
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        # psycopg 3 is the PostgreSQL driver dotsync ships with (the bare scheme would mean psycopg2).
-        return parsed.set(drivername="postgresql+psycopg")
-    return parsed
+    # The driver dotsync ships with for a bare postgresql:// (psycopg 3, not psycopg2) or mysql:// (PyMySQL),
+    # and utf8mb4 on MySQL/MariaDB so any name or email survives.
+    return with_default_driver(parsed)
+
+
+def _check_driver(parsed: URL) -> None:
+    """Raise :class:`SourceDriverError` when ``parsed``'s driver cannot be imported."""
+    try:
+        check_driver(parsed)
+    except ConfigError as exc:
+        raise SourceDriverError(exc.message) from exc
 
 
 def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
@@ -124,18 +141,50 @@ def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
 def source_engine(url: str) -> Engine:
     """An engine for a list source: no pooling (one query per refresh), SQLite opened read-only."""
     parsed = _read_only_url(parse_source_url(url))
+    _check_driver(parsed)
     try:
         engine = create_engine(parsed, poolclass=NullPool)
-    except ModuleNotFoundError as exc:
-        raise SourceError(
-            f"the database driver for {parsed.drivername} is not installed ({exc.name}); install it "
-            "next to dotsync to use this source"
-        ) from exc
+    except ImportError as exc:
+        raise SourceDriverError(missing_driver_message(parsed, exc)) from exc
     except (ArgumentError, ValueError) as exc:
         raise SourceError(f"cannot use the source URL {mask_url(url)}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_query_only)
+    if parsed.get_backend_name() in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
+        event.listen(engine, "handle_error", _pymysql_dead_stream)
     return engine
+
+
+def _pymysql_dead_stream(context: Any) -> None:
+    """A connection lost in the middle of a streamed (unbuffered) result: PyMySQL would later try to drain
+    the rest of the rows from the closed socket when the cursor is closed or collected (an AttributeError
+    raised from ``__del__``). Nothing is left to read: say so."""
+    cursor = getattr(context.execution_context, "cursor", None)
+    pending = getattr(cursor, "_result", None)
+    connection = getattr(cursor, "connection", None)
+    if pending is not None and connection is not None and not connection.open:
+        pending.unbuffered_active = False
+
+
+# What may start a list's query on MySQL/MariaDB, after leading comments: DDL there commits by itself, outside
+# the read-only transaction (``DROP TABLE`` would run), so only statements that read are sent at all.
+_MYSQL_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|#[^\n]*(?:\n|\Z)|/\*(?![!M]).*?\*/)*", re.S)
+_MYSQL_READING_START = re.compile(r"\A(?:\(|(?:select|with|values|table)\b)", re.I)
+_MYSQL_WRITES_A_FILE = re.compile(r"\binto\s+(?:out|dump)file\b", re.I)
+
+
+def check_mysql_query(query: str) -> None:
+    """Refuse, before it reaches the server, a MySQL query that is not a SELECT (or WITH/VALUES/TABLE)."""
+    comments = _MYSQL_LEADING_COMMENTS.match(query)
+    body = query[comments.end() :] if comments else query
+    if not _MYSQL_READING_START.match(body):
+        first = body.split(None, 1)[0] if body.strip() else "nothing"
+        raise SourceError(
+            f"the query must be a SELECT (it starts with {first[:40]!r}); on MySQL/MariaDB a statement that "
+            "changes the schema would run outside the read-only transaction"
+        )
+    if _MYSQL_WRITES_A_FILE.search(body):
+        raise SourceError("the query must not write a file (INTO OUTFILE / INTO DUMPFILE)")
 
 
 def begin_read_only(conn: Connection) -> bool:
@@ -180,6 +229,8 @@ class QueryReader:
         self._engine = source_engine(self.url)
         try:
             self._conn = self._engine.connect()
+            if self._conn.dialect.name in ("mysql", "mariadb"):
+                check_mysql_query(self.query)
             begin_read_only(self._conn)
             self._result = self._conn.execute(
                 text(self.query), execution_options={"stream_results": True, "yield_per": self.batch_size}
@@ -370,9 +421,14 @@ def _spool_query(
         members: list[Member] = []
         for row in rows:
             result.rows_read += 1
-            member = preparer.prepare(
-                result.rows_read, row[email_index], {n: json_value(row[i]) for n, i in pairs}, row
-            )
+            email = row[email_index]
+            if isinstance(email, bytes | bytearray | memoryview):  # a BINARY/VARBINARY/BLOB email column
+                try:
+                    email = bytes(email).decode("utf-8")
+                except UnicodeDecodeError:
+                    preparer.rejects.add(result.rows_read, "the email is binary data, not UTF-8 text", row)
+                    continue
+            member = preparer.prepare(result.rows_read, email, {n: json_value(row[i]) for n, i in pairs}, row)
             if member is not None:
                 members.append(member)
         if members:
