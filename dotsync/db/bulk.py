@@ -13,9 +13,10 @@ every row into the SQL instead of binding (and type-processing) it per row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Connection, literal, literal_column
 from sqlalchemy.dialects import mysql, postgresql, sqlite
@@ -58,15 +59,105 @@ class PreparedMany:
         self.order: tuple[str, ...] | None = (
             tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         )
+        self.defaults = _python_defaults(compiled)
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
+        if self.defaults:  # columns the statement does not set, with a Python-side default in the model
+            defaults = self.defaults
+            rows = [{**defaults, **row} for row in rows]
         if self.order is not None:
             order = self.order
-            self.conn.exec_driver_sql(self.sql, [tuple(row[name] for name in order) for row in rows])
+            execute_many(self.conn, self.sql, [tuple(row[name] for name in order) for row in rows])
         else:
-            self.conn.exec_driver_sql(self.sql, list(rows))
+            execute_many(self.conn, self.sql, list(rows))
+
+
+def _python_defaults(compiled: Any) -> dict[str, Any]:
+    """Values for the binds SQLAlchemy adds for columns a statement leaves to a Python-side default (it fills
+    them per row itself, which :class:`PreparedMany` skips). A callable default is called once."""
+    defaults: dict[str, Any] = {}
+    for columns, attribute in (
+        (getattr(compiled, "insert_prefetch", None) or (), "default"),
+        (getattr(compiled, "update_prefetch", None) or (), "onupdate"),
+    ):
+        for column in columns:
+            default = getattr(column, attribute, None)
+            if default is None:
+                continue
+            if default.is_scalar:
+                defaults[column.key] = default.arg
+            elif default.is_callable:
+                defaults[column.key] = default.arg(None)
+    return defaults
+
+
+# Rows per multi-row INSERT on MySQL (a few hundred KB per statement, far below max_allowed_packet).
+MYSQL_ROWS_PER_INSERT = 500
+
+
+def execute_many(
+    conn: Connection, sql: str, rows: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]
+) -> None:
+    """The driver's executemany of ``sql`` (compiled for ``conn``) over ``rows`` (tuples for a positional
+    paramstyle, mappings for a named one).
+
+    On MySQL/MariaDB a single-row ``INSERT ... VALUES (...)`` is sent as multi-row INSERTs of
+    :data:`MYSQL_ROWS_PER_INSERT` rows. PyMySQL does that itself only when the VALUES tuple holds nothing but
+    placeholders; the hot-path statements render their constant columns into it (:func:`constant`), and
+    row-by-row they cost one round trip per row (100,000 members: 14 s instead of 4).
+    """
+    if len(rows) > 1 and conn.dialect.name in ("mysql", "mariadb"):
+        parts = _split_values(sql)
+        if parts is not None:
+            head, row_sql, tail = parts
+            positional: Sequence[Sequence[Any]] | None = None
+            if not isinstance(rows[0], Mapping):
+                positional = cast(Sequence[Sequence[Any]], rows)
+            elif not _NAMED_PARAM.search(head + tail):  # pyformat: %(name)s -> %s, in the order they appear
+                names = _NAMED_PARAM.findall(row_sql)
+                row_sql = _NAMED_PARAM.sub("%s", row_sql)
+                positional = [
+                    tuple(row[name] for name in names) for row in cast(Sequence[Mapping[str, Any]], rows)
+                ]
+            if positional is not None:
+                for chunk in batched(positional, MYSQL_ROWS_PER_INSERT):
+                    statement = head + ", ".join([row_sql] * len(chunk)) + tail
+                    conn.exec_driver_sql(statement, tuple(value for row in chunk for value in row))
+                return
+    conn.exec_driver_sql(sql, list(rows))
+
+
+_NAMED_PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
+
+
+def _split_values(sql: str) -> tuple[str, str, str] | None:
+    """``INSERT ... VALUES (row) tail`` as (``INSERT ... VALUES ``, ``(row)``, `` tail``); None for anything else."""
+    if not sql.lstrip().upper().startswith("INSERT"):
+        return None
+    start = sql.upper().find(" VALUES (")
+    if start < 0:
+        return None
+    start += len(" VALUES ")
+    depth, quote, index = 0, "", start
+    while index < len(sql):
+        char = sql[index]
+        if quote:
+            if char == "\\":
+                index += 1  # the escaped character
+            elif char == quote:
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return sql[:start], sql[start : index + 1], sql[index + 1 :]
+        index += 1
+    return None
 
 
 # Rows written in one go past which PostgreSQL's planner statistics are refreshed (see refresh_statistics).

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, insert_for, refresh_statistics
+from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, execute_many, insert_for, refresh_statistics
 from dotsync.db.models import SUBSCRIBED, ListMember
 from dotsync.errors import BadInputError
 from dotsync.lists.changes import next_change
@@ -240,9 +240,9 @@ class MemberWriter:
             return
         if self._order is not None:
             order = self._order
-            self.conn.exec_driver_sql(self._sql, [tuple(row[name] for name in order) for row in rows])
+            execute_many(self.conn, self._sql, [tuple(row[name] for name in order) for row in rows])
         else:
-            self.conn.exec_driver_sql(self._sql, rows)
+            execute_many(self.conn, self._sql, rows)
 
 
 def load_csv(
