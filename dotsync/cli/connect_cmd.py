@@ -17,6 +17,14 @@ _map_option = click.option(
     metavar="FIELD=DATAFIELD",
     help="Map a list field to a Dotmailer data field (repeatable); join fields with '+', e.g. first+last=FULLNAME.",
 )
+_two_way_option = click.option(
+    "--two-way",
+    "two_way",
+    multiple=True,
+    metavar="DATAFIELD",
+    help="Let changes of this mapped data field made in Dotmailer flow back into the list (repeatable). Only for "
+    "a data field mapped from one list field of a static list.",
+)
 _create_option = click.option(
     "--create-datafields", is_flag=True, help="Create mapped data fields that do not exist in Dotmailer yet."
 )
@@ -27,6 +35,13 @@ _create_option = click.option(
 @click.argument("book", metavar="BOOK")
 @integration_option
 @_map_option
+@_two_way_option
+@click.option(
+    "--import-new-contacts",
+    is_flag=True,
+    help="Contacts that join BOOK in Dotmailer become subscribed members of LIST (static lists only); "
+    "removing them from the list then removes them from the book.",
+)
 @_create_option
 @click.pass_obj
 def connect(
@@ -35,12 +50,20 @@ def connect(
     book: str,
     integration_name: str | None,
     maps: tuple[str, ...],
+    two_way: tuple[str, ...],
+    import_new_contacts: bool,
     create_datafields: bool,
 ) -> None:
     """Connect LIST to the address book BOOK (its name or Dotmailer id).
 
     One list <-> one book. Without --map, list fields named like first/last name map to FIRSTNAME, LASTNAME
     and FULLNAME. The next export uploads the list's subscribed members.
+
+    Mappings are one-way (list -> Dotmailer) unless named with --two-way: then a value changed in Dotmailer is
+    copied into the member's field on the next import (a member also changed locally since its last export
+    keeps its local value, which is exported). With --import-new-contacts, reachable contacts (Subscribed,
+    SoftBounced, PendingOptIn) added to BOOK in Dotmailer become subscribed members with their mapped fields;
+    from then on the list owns them: removing one from the list removes it from the book.
     """
     with session_scope(app.sessions()) as session:
         connected = svc.connect(
@@ -52,11 +75,18 @@ def connect(
             maps=list(maps),
             create_datafields=create_datafields,
             now=app.clock(),
+            two_way=list(two_way),
+            import_new_contacts=import_new_contacts,
         )
         mapped = (
-            ", ".join(f"{m.list_fields}->{m.data_field_name}" for m in connected.mappings) or "email only"
+            ", ".join(
+                f"{m.list_fields}{'<->' if m.two_way else '->'}{m.data_field_name}"
+                for m in connected.mappings
+            )
+            or "email only"
         )
-        info(f"List {list_name!r} connected to address book {connected.name!r} ({mapped}).")
+        extra = "; contacts new to the book join the list" if connected.import_new_contacts else ""
+        info(f"List {list_name!r} connected to address book {connected.name!r} ({mapped}{extra}).")
 
 
 @click.group("connection")
@@ -69,13 +99,20 @@ def connection() -> None:
 @json_option
 @click.pass_obj
 def show(app: AppContext, list_name: str, as_json: bool) -> None:
-    """Show LIST's connection: book, mappings, sync status, pending uploads, guard thresholds."""
+    """Show LIST's connection: book, mappings and their direction, whether contacts new to the book are
+    imported, sync status, pending uploads, guard thresholds."""
     with session_scope(app.sessions()) as session:
         view = svc.connection_view(session, svc.get_list(session, list_name))
     if as_json:
         print_json(view)
         return
-    mappings = ", ".join(f"{'+'.join(m['fields'])}->{m['data_field']}" for m in view["mappings"]) or "-"
+    mappings = (
+        ", ".join(
+            f"{'+'.join(m['fields'])}{'<->' if m['two_way'] else '->'}{m['data_field']} ({m['direction']})"
+            for m in view["mappings"]
+        )
+        or "-"
+    )
     guard = view["guard"]
     print_mapping(
         f"Connection of {list_name}",
@@ -83,6 +120,7 @@ def show(app: AppContext, list_name: str, as_json: bool) -> None:
             ("address book", f"{view['address_book']} (id {view['address_book_id']})"),
             ("integration", view["integration"]),
             ("mappings", mappings),
+            ("import new contacts", "yes" if view["import_new_contacts"] else "no"),
             ("sync status", view["sync_status"]),
             ("error", view["sync_error"]),
             ("held", view["held"]),
@@ -101,6 +139,20 @@ def show(app: AppContext, list_name: str, as_json: bool) -> None:
 @connection.command("update")
 @click.argument("list_name", metavar="LIST")
 @_map_option
+@_two_way_option
+@click.option(
+    "--one-way",
+    "one_way",
+    multiple=True,
+    metavar="DATAFIELD",
+    help="Make this mapped data field one-way again: list -> Dotmailer only (repeatable).",
+)
+@click.option(
+    "--import-new-contacts/--no-import-new-contacts",
+    default=None,
+    help="Whether contacts that join the book in Dotmailer become subscribed members of LIST (static lists "
+    "only); members imported earlier stay members.",
+)
 @_create_option
 @click.option(
     "--remove-threshold", type=float, metavar="PCT", help="Hold exports removing more than PCT% (default 20)."
@@ -117,13 +169,20 @@ def update(
     app: AppContext,
     list_name: str,
     maps: tuple[str, ...],
+    two_way: tuple[str, ...],
+    one_way: tuple[str, ...],
+    import_new_contacts: bool | None,
     create_datafields: bool,
     remove_threshold: float | None,
     remove_max: int | None,
     update_threshold: float | None,
     resync: bool,
 ) -> None:
-    """Change LIST's connection: replace its mappings (--map), guard thresholds, or force a full resync."""
+    """Change LIST's connection: replace its mappings (--map), their direction (--two-way, --one-way), the
+    import of contacts new to the book, guard thresholds, or force a full resync.
+
+    Turning --two-way or --import-new-contacts on makes the next import read the whole book once, so contacts
+    read before are looked at too."""
     with session_scope(app.sessions()) as session:
         svc.update_connection(
             session,
@@ -135,6 +194,9 @@ def update(
             remove_max=remove_max,
             update_percent=update_threshold,
             resync=resync,
+            two_way=list(two_way),
+            one_way=list(one_way),
+            import_new_contacts=import_new_contacts,
         )
     info(
         f"Connection of {list_name!r} updated."

@@ -553,6 +553,20 @@ class Account:
         self._record("email_change", None, address, "world", previous)
         return contact
 
+    def set_data_fields(
+        self, email: str, values: Mapping[str, Any], when: datetime | None = None, source: str = "world"
+    ) -> Contact:
+        """World helper: change a contact's data fields from outside dotsync (a form, a user in the web app).
+
+        Values are keyed by field name (any case) and typed as the API would (400 on an unknown field or a bad
+        value); None clears one. The contact's modification time moves when anything changed, so it shows in
+        ``modified-since``."""
+        contact = self.find_contact(email)
+        when = utc(when) if when else self.now()
+        if self.apply_values(contact, self.field_values(values), when):
+            self._record("data_fields", None, contact.email, source, ", ".join(sorted(values)))
+        return contact
+
     # ----------------------------------------------------------------- data fields
     def create_data_field(
         self, name: str, type: str = "String", visibility: str = "Private", default: Any = None

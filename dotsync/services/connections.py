@@ -138,7 +138,11 @@ def _ensure_data_fields(
 
 
 def _set_mappings(
-    session: Session, book: AddressBook, marketing_list: MarketingList, maps: list[tuple[str, str]]
+    session: Session,
+    book: AddressBook,
+    marketing_list: MarketingList,
+    maps: list[tuple[str, str]],
+    two_way: Sequence[str] = (),
 ) -> None:
     columns = set(marketing_list.field_columns or [])
     for fields, _data_field in maps:
@@ -152,7 +156,60 @@ def _set_mappings(
         session.delete(mapping)
     session.flush()
     for fields, data_field in maps:
-        session.add(FieldMapping(address_book_id=book.id, list_fields=fields, data_field_name=data_field))
+        session.add(
+            FieldMapping(
+                address_book_id=book.id,
+                list_fields=fields,
+                data_field_name=data_field,
+                two_way=data_field in two_way,
+            )
+        )
+
+
+def _data_field_names(names: Sequence[str], option: str) -> list[str]:
+    parsed = [n.strip().upper() for n in names]
+    for name in parsed:
+        if not DATAFIELD_NAME.match(name):
+            raise BadInputError(
+                f"invalid {option} {name!r}: a data field name (at most 20 letters, digits, '_' or '-')"
+            )
+    return parsed
+
+
+def _check_incoming(
+    marketing_list: MarketingList,
+    mapped: Sequence[tuple[str, str]],
+    two_way: Sequence[str],
+    import_new_contacts: bool | None,
+) -> None:
+    """Refuse what cannot flow from Dotmailer into the list, before anything is changed (issue 15)."""
+    if two_way and marketing_list.kind != "static":
+        raise BadInputError(
+            f"--two-way is refused: list {marketing_list.name!r} is a query list, its source is read-only"
+        )
+    if import_new_contacts and marketing_list.kind != "static":
+        raise BadInputError(
+            f"--import-new-contacts is refused: list {marketing_list.name!r} is a query list, "
+            "its members come from its query"
+        )
+    fields_of = {data_field: fields for fields, data_field in mapped}
+    for name in two_way:
+        if name not in fields_of:
+            raise BadInputError(
+                f"--two-way {name}: no list field is mapped to data field {name!r} (map it with --map)"
+            )
+        if "+" in fields_of[name]:
+            raise BadInputError(
+                f"--two-way {name} is refused: it is mapped from several list fields "
+                f"({fields_of[name].replace('+', ', ')}); only a mapping of one list field can be two-way"
+            )
+
+
+def _reread_if_new(book: AddressBook, turned_on: bool) -> None:
+    """A direction turned on for a book read before: its next contact read is a full one (once), so contacts
+    read earlier are looked at too, not only those modified from now on."""
+    if turned_on and book.last_contact_import_at is not None:
+        book.last_contact_import_at = None
 
 
 def connect(
@@ -165,6 +222,8 @@ def connect(
     maps: Sequence[str],
     create_datafields: bool,
     now: datetime,
+    two_way: Sequence[str] = (),
+    import_new_contacts: bool = False,
 ) -> AddressBook:
     marketing_list = get_list(session, list_name)
     integration = get_integration(session, integration_name)
@@ -182,13 +241,18 @@ def connect(
     if existing is not None:
         raise BadInputError(f"list {list_name!r} is already connected to address book {existing.name!r}")
     parsed = parse_maps(maps) if maps else default_maps(marketing_list.field_columns or [])
+    two_way = _data_field_names(two_way, "--two-way")
+    _check_incoming(marketing_list, parsed, two_way, import_new_contacts)
     _ensure_data_fields(session, integration, [d for _f, d in parsed], make_client, create_datafields)
     book.marketing_list_id = marketing_list.id
+    book.import_new_contacts = import_new_contacts
+    # The book's earlier reads (if it was connected before) were for another list: read it all again.
+    _reread_if_new(book, bool(two_way) or import_new_contacts)
     book.connected_at = now
     book.sync_status = None
     book.sync_error = None
     book.guard_held_reason = None
-    _set_mappings(session, book, marketing_list, parsed)
+    _set_mappings(session, book, marketing_list, parsed, two_way)
     session.flush()
     session.refresh(book)
     return book
@@ -205,17 +269,42 @@ def update_connection(
     remove_max: int | None,
     update_percent: float | None,
     resync: bool,
+    two_way: Sequence[str] = (),
+    one_way: Sequence[str] = (),
+    import_new_contacts: bool | None = None,
 ) -> AddressBook:
     marketing_list = get_list(session, list_name)
     book = connected_book(session, marketing_list)
+    two_way = _data_field_names(two_way, "--two-way")
+    one_way = _data_field_names(one_way, "--one-way")
+    both = sorted(set(two_way) & set(one_way))
+    if both:
+        raise BadInputError(f"data field {both[0]!r} cannot be both --two-way and --one-way")
+    parsed = parse_maps(maps) if maps else [(m.list_fields, m.data_field_name) for m in book.mappings]
+    # Two-way mappings are kept through a --map change when still mapped from one field, unless --one-way.
+    was_two_way = {m.data_field_name for m in book.mappings if m.two_way}
+    single = {d for f, d in parsed if "+" not in f}
+    wanted = (was_two_way & single if marketing_list.kind == "static" else set()) | set(two_way)
+    wanted -= set(one_way)
+    mapped = {d for _f, d in parsed}
+    for name in one_way:
+        if name not in mapped:
+            raise BadInputError(f"--one-way {name}: no list field is mapped to data field {name!r}")
+    _check_incoming(marketing_list, parsed, two_way, import_new_contacts)
+    turned_on = bool(wanted - was_two_way) or (import_new_contacts is True and not book.import_new_contacts)
     if maps:
-        parsed = parse_maps(maps)
         _ensure_data_fields(
             session, book.integration, [d for _f, d in parsed], make_client, create_datafields
         )
-        _set_mappings(session, book, marketing_list, parsed)
+        _set_mappings(session, book, marketing_list, parsed, sorted(wanted))
         session.flush()
         session.refresh(book)
+    else:
+        for mapping in book.mappings:
+            mapping.two_way = mapping.data_field_name in wanted
+    if import_new_contacts is not None:
+        book.import_new_contacts = import_new_contacts
+    _reread_if_new(book, turned_on)
     for value, label in ((remove_percent, "--remove-threshold"), (update_percent, "--update-threshold")):
         if value is not None and not 0 <= value <= 100:
             raise BadInputError(f"{label} must be a percentage between 0 and 100")
@@ -279,9 +368,15 @@ def connection_view(session: Session, marketing_list: MarketingList) -> dict[str
         "address_book_id": book.origin_id,
         "connected_at": book.connected_at,
         "mappings": [
-            {"fields": m.list_fields.split("+"), "data_field": m.data_field_name, "two_way": m.two_way}
+            {
+                "fields": m.list_fields.split("+"),
+                "data_field": m.data_field_name,
+                "two_way": m.two_way,
+                "direction": "two-way" if m.two_way else "one-way",
+            }
             for m in book.mappings
         ],
+        "import_new_contacts": book.import_new_contacts,
         "sync_status": book.sync_status,
         "sync_error": book.sync_error,
         "held": book.guard_held_reason,

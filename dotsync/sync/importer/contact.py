@@ -22,7 +22,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, literal_column, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook,
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
+from dotsync.sync.importer import two_way
 from dotsync.sync.importer.common import (
     BATCH,
     BOOK_CONTACTS,
@@ -47,6 +48,9 @@ from dotsync.sync.importer.common import (
     unique_by,
 )
 from dotsync.sync.watermarks import OVERLAP, write_watermark
+
+if TYPE_CHECKING:
+    from dotsync.sync.importer.two_way import Incoming
 
 log = logging.getLogger("dotsync.sync.import")
 
@@ -65,18 +69,31 @@ def contact_record(api: ApiContactRow) -> ContactRecord:
 
 
 def save_contacts(
-    session: Session, integration_id: int, book: AddressBook, contacts: Iterable[ApiContactRow], now: datetime
+    session: Session,
+    integration_id: int,
+    book: AddressBook,
+    contacts: Iterable[ApiContactRow],
+    now: datetime,
+    incoming: Incoming | None = None,
 ) -> int:
-    """Store one batch of a book's contacts; returns how many were stored (unchanged ones included)."""
+    """Store one batch of a book's contacts; returns how many were stored (unchanged ones included).
+
+    ``incoming``: the book's two-way fields and new-contact import (:mod:`.two_way`), applied to the contacts
+    that are not unchanged re-reads (on a full read with either on, every contact is looked at)."""
     records = [r for r in (contact_record(api) for api in contacts) if r.email]
     if not records:
         return 0
     conn = session.connection()
-    unchanged = _unchanged(conn, integration_id, book, records)
+    unchanged = (
+        set()
+        if incoming is not None and incoming.full_read
+        else _unchanged(conn, integration_id, book, records)
+    )
     if unchanged:
         records = [r for r in records if r.email not in unchanged]
         if not records:
             return len(unchanged)
+    previous = incoming.previous(conn, integration_id, records) if incoming is not None else {}
     ids = resolve_contacts(conn, integration_id, records, now)
     status = {r.email: r.values["status"] for r in records}
     members: dict[str, int] = {}
@@ -96,6 +113,8 @@ def save_contacts(
     unlinked: list[dict[str, Any]] = []
     # A changed membership is stamped so the next export plan looks at it (dotsync.lists.changes).
     stamp = pending_change(conn, book.marketing_list_id)
+    if incoming is not None:
+        incoming.apply(conn, records, ids, members, previous, stamp, now)
     for email, contact_id in ids.items():
         known = existing.get(contact_id)
         if (
@@ -128,6 +147,8 @@ def save_contacts(
     upsert(
         conn, BOOK_CONTACTS, unique_by(unlinked, key), key=key, update=["status", "change_seq", "updated_at"]
     )
+    if incoming is not None:
+        incoming.finish(conn, ids, now)
     return len(unchanged) + len(ids)
 
 
@@ -187,7 +208,9 @@ def _unchanged(
     return same
 
 
-def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) -> int:
+def import_book_contacts(
+    ctx: SyncContext, session: Session, book: AddressBook, counts: dict[str, int] | None = None
+) -> int:
     """Read one book's contacts modified since its watermark (all the first time) and move the watermark.
 
     The new watermark is Dotmailer's clock at the read's first answer (its ``Date``; our clock only when the
@@ -200,10 +223,15 @@ def import_book_contacts(ctx: SyncContext, session: Session, book: AddressBook) 
     )
     stored = 0
     label = f"contacts of {book.name}"
+    incoming: list[Incoming | None] = []  # loaded with the first batch: an empty read costs no query
     for batch in batched(rows, BATCH):
-        stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now)
+        if not incoming:
+            incoming.append(two_way.for_book(session, book))
+        stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now, incoming[0])
         ctx.progress(label, stored)
         ctx.check_budget()
+    if incoming and incoming[0] is not None:
+        two_way.report(ctx, book.name, incoming[0], counts)
     book.last_contact_import_at = started
     mark = read_after(session, ctx.integration_id, book.id)
     if mark is not None and started > mark:
@@ -313,5 +341,5 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
             log.info("contacts of book %r not read this time: %s", book.name, why)
             counts["deferred"] = counts.get("deferred", 0) + 1
             continue
-        counts["contacts"] += import_book_contacts(ctx, session, book)
+        counts["contacts"] += import_book_contacts(ctx, session, book, counts)
     return counts
