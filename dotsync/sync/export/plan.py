@@ -56,7 +56,6 @@ from dotsync.db.models import (
     OP_ADD,
     OP_NEW,
     OP_UPDATE,
-    REACHABLE_CONTACT_STATUSES,
     SUBSCRIBED,
     UNSUBSCRIBED,
     AddressBook,
@@ -311,10 +310,12 @@ class _Steps:
         depends only on members, which are stamped themselves. Both are SQL that returns only what applies:
         after a read-back stamped a whole book, this reads index entries, not members."""
         stamped = and_(
-            AddressBookContact.address_book_id == self.book.id, AddressBookContact.change_seq > since
+            AddressBookContact.address_book_id == self.book.id,
+            AddressBookContact.change_seq > since,
+            AddressBookContact.change_seq > literal_column("0"),  # literally: the partial index's condition
         )
         opted_out = select(AddressBookContact.list_member_id).where(
-            stamped, AddressBookContact.status.not_in(REACHABLE_CONTACT_STATUSES)
+            stamped, AddressBookContact.status.not_in(ACTIVE_CONTACT_STATUSES)
         )
         # The list too: a row may still link to a member of a list the book was connected to before.
         self.sync_state_back(and_(ListMember.list_id == self.list_id, ListMember.id.in_(opted_out)))
@@ -336,9 +337,10 @@ class _Steps:
                 members,
                 ListMember.state == SUBSCRIBED,
                 or_(
-                    # NULL (not in the book yet) is not an opt-out, nor a pending double opt-in.
-                    abc.status.not_in(REACHABLE_CONTACT_STATUSES),
-                    Contact.status.not_in(REACHABLE_CONTACT_STATUSES),
+                    abc.status.not_in(
+                        ACTIVE_CONTACT_STATUSES
+                    ),  # NULL (not in the book yet) is not an opt-out
+                    Contact.status.not_in(ACTIVE_CONTACT_STATUSES),
                 ),
             )
         ).all()
@@ -346,7 +348,7 @@ class _Steps:
             return
         changes: list[dict[str, Any]] = []
         for member_id, email, account_status, in_book in rows:
-            if in_book is not None and in_book not in REACHABLE_CONTACT_STATUSES:
+            if in_book is not None and in_book not in ACTIVE_CONTACT_STATUSES:
                 reason = f"{in_book} in Dotmailer address book {book.name!r}"
             else:
                 reason = f"{account_status} in the Dotmailer account"

@@ -21,7 +21,15 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select, update
 
-from dotsync.db.models import AddressBook, AddressBookContact, ContactExport, ListMember
+from dotsync.db.models import (
+    OP_ADD,
+    OP_NEW,
+    OP_UPDATE,
+    AddressBook,
+    AddressBookContact,
+    ContactExport,
+    ListMember,
+)
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox, insert_rows
@@ -41,30 +49,66 @@ class UploadResult:
     waiting: str | None = None  # why rows were left for the next run
 
 
+_OPERATIONS = (OP_NEW, OP_ADD, OP_UPDATE)
+
+
+@dataclass(frozen=True)
+class NewRows:
+    """Rows new to the book in one file, column by column (arrays, no object per row: a file holds 100,000
+    rows, and objects kept per row would stay scattered in memory after the file is sent)."""
+
+    contacts: array[int] = field(default_factory=lambda: array("q"))
+    members: array[int] = field(default_factory=lambda: array("q"))
+    operations: bytearray = field(default_factory=bytearray)  # index in _OPERATIONS
+    hashes: bytearray = field(default_factory=bytearray)  # 16 bytes each (the md5 hex digest, as bytes)
+    lengths: array[int] = field(default_factory=lambda: array("I"))  # byte length of each row's CSV line
+
+    def __len__(self) -> int:
+        return len(self.contacts)
+
+    def append(self, row: NewRow, size: int) -> None:
+        contact_id, member_id, operation, digest, _line = row
+        self.contacts.append(contact_id)
+        self.members.append(member_id)
+        self.operations.append(_OPERATIONS.index(operation))
+        self.hashes.extend(bytes.fromhex(digest))
+        self.lengths.append(size)
+
+    def keys(self) -> Iterator[tuple[int, int, str, str]]:
+        """(contact id, member id, operation, hash) of each row: what inserting it as sent needs."""
+        hashes = self.hashes
+        for i, (contact_id, member_id, operation) in enumerate(
+            zip(self.contacts, self.members, self.operations, strict=True)
+        ):
+            yield contact_id, member_id, _OPERATIONS[operation], hashes[16 * i : 16 * i + 16].hex()
+
+    def rows(self, data: bytes) -> Iterator[NewRow]:
+        """The rows with their CSV lines again, cut from the end of the file ``data`` they were added to."""
+        offset = len(data) - sum(self.lengths)
+        for (contact_id, member_id, operation, digest), size in zip(self.keys(), self.lengths, strict=True):
+            yield contact_id, member_id, operation, digest, data[offset : offset + size].decode("utf-8")
+            offset += size
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """One CSV file: its bytes, the existing book rows in it (ids, ascending) and the rows new to the book
-    (contact id, member id, operation, hash: what their insert needs), in file order after the existing ones."""
+    """One CSV file: its bytes, the existing book rows in it (ids, ascending) and the rows new to the book,
+    in file order after the existing ones."""
 
     data: bytes
-    ids: list[int]
-    new: list[tuple[int, int, str, str]]
-    new_lengths: array[int]  # byte length of each new row's line, to rebuild the rows if they must wait
+    ids: array[int]
+    new: NewRows
 
     def new_rows(self) -> Iterator[NewRow]:
-        """The new rows with their CSV lines again (for rows that wait for the next run)."""
-        offset = len(self.data) - sum(self.new_lengths)
-        for (contact_id, member_id, operation, digest), size in zip(self.new, self.new_lengths, strict=True):
-            line = self.data[offset : offset + size].decode("utf-8")
-            offset += size
-            yield contact_id, member_id, operation, digest, line
+        """The new rows with their CSV lines (for rows that wait for the next run)."""
+        return self.new.rows(self.data)
 
 
 class CsvChunker:
     """Builds CSV files (header ``Email`` + data-field names, UTF-8) no larger than ``limit`` bytes.
 
-    Lines go straight into one buffer, and a new row keeps only what its insert needs: a 10 MB file of
-    100,000 rows costs little more than its bytes."""
+    Lines go straight into one buffer and rows are kept as columns: a 10 MB file of 100,000 rows costs little
+    more than its bytes."""
 
     def __init__(self, headers: Sequence[str], limit: int = MAX_FILE_BYTES) -> None:
         self.header = self._encode(["Email", *headers])
@@ -73,9 +117,8 @@ class CsvChunker:
 
     def _reset(self) -> None:
         self._buffer = bytearray(self.header)
-        self.ids: list[int] = []  # existing book rows (scheduled), in id order
-        self.new: list[tuple[int, int, str, str]] = []  # rows new to the book (the plan's outbox), after them
-        self._new_lengths = array("I")
+        self.ids = array("q")  # existing book rows (scheduled), in id order
+        self.new = NewRows()  # rows new to the book (the plan's outbox), after them
 
     @staticmethod
     def _encode(values: Sequence[str]) -> bytes:
@@ -84,7 +127,7 @@ class CsvChunker:
         return buffer.getvalue().encode("utf-8")
 
     def __bool__(self) -> bool:
-        return bool(self.ids or self.new)
+        return bool(self.ids or len(self.new))
 
     def fits(self, line: bytes) -> bool:
         return not self or len(self._buffer) + len(line) <= self.limit
@@ -95,11 +138,10 @@ class CsvChunker:
 
     def add_new(self, row: NewRow, line: bytes) -> None:
         self._buffer += line
-        self.new.append(row[:4])
-        self._new_lengths.append(len(line))
+        self.new.append(row, len(line))
 
     def take(self) -> Chunk:
-        chunk = Chunk(bytes(self._buffer), self.ids, self.new, self._new_lengths)
+        chunk = Chunk(bytes(self._buffer), self.ids, self.new)
         self._reset()
         return chunk
 
@@ -224,7 +266,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
         )
         # Core, not an ORM bulk update: nothing in the session needs synchronising with these rows.
         if new:
-            insert_rows(session.connection(), book.id, ctx.now, new, import_id=started.id)
+            insert_rows(session.connection(), book.id, ctx.now, new.keys(), import_id=started.id)
         if ids:
             session.connection().execute(
                 update(AddressBookContact)
