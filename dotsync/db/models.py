@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -36,6 +37,8 @@ MEMBER_STATES = (SUBSCRIBED, UNSUBSCRIBED, REMOVED)
 
 # Dotmailer contact statuses that still receive mail in a book.
 ACTIVE_CONTACT_STATUSES = ("Subscribed", "SoftBounced")
+# ... and those a contact can have without having opted out: a pending double opt-in is not an opt-out.
+REACHABLE_CONTACT_STATUSES = (*ACTIVE_CONTACT_STATUSES, "PendingOptIn")
 
 # Export operations of an address-book contact.
 OP_NEW, OP_ADD, OP_UPDATE = "new", "add", "update"
@@ -162,6 +165,8 @@ class AddressBook(Timestamped, Base):
     guard_remove_max: Mapped[int] = mapped_column(Integer, default=1000)
     guard_update_percent: Mapped[float] = mapped_column(Float, default=50.0)
     guard_held_reason: Mapped[str | None] = mapped_column(Text)
+    # Contacts that join the book in Dotmailer become members of the (static) list (issue 15).
+    import_new_contacts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     integration: Mapped[Integration] = relationship(back_populates="address_books")
     marketing_list: Mapped[MarketingList | None] = relationship(back_populates="address_book")

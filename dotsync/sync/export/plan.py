@@ -56,6 +56,7 @@ from dotsync.db.models import (
     OP_ADD,
     OP_NEW,
     OP_UPDATE,
+    REACHABLE_CONTACT_STATUSES,
     SUBSCRIBED,
     UNSUBSCRIBED,
     AddressBook,
@@ -315,7 +316,7 @@ class _Steps:
             AddressBookContact.change_seq > literal_column("0"),  # literally: the partial index's condition
         )
         opted_out = select(AddressBookContact.list_member_id).where(
-            stamped, AddressBookContact.status.not_in(ACTIVE_CONTACT_STATUSES)
+            stamped, AddressBookContact.status.not_in(REACHABLE_CONTACT_STATUSES)
         )
         # The list too: a row may still link to a member of a list the book was connected to before.
         self.sync_state_back(and_(ListMember.list_id == self.list_id, ListMember.id.in_(opted_out)))
@@ -337,10 +338,9 @@ class _Steps:
                 members,
                 ListMember.state == SUBSCRIBED,
                 or_(
-                    abc.status.not_in(
-                        ACTIVE_CONTACT_STATUSES
-                    ),  # NULL (not in the book yet) is not an opt-out
-                    Contact.status.not_in(ACTIVE_CONTACT_STATUSES),
+                    # NULL (not in the book yet) is not an opt-out, nor a pending double opt-in.
+                    abc.status.not_in(REACHABLE_CONTACT_STATUSES),
+                    Contact.status.not_in(REACHABLE_CONTACT_STATUSES),
                 ),
             )
         ).all()
@@ -348,7 +348,7 @@ class _Steps:
             return
         changes: list[dict[str, Any]] = []
         for member_id, email, account_status, in_book in rows:
-            if in_book is not None and in_book not in ACTIVE_CONTACT_STATUSES:
+            if in_book is not None and in_book not in REACHABLE_CONTACT_STATUSES:
                 reason = f"{in_book} in Dotmailer address book {book.name!r}"
             else:
                 reason = f"{account_status} in the Dotmailer account"
