@@ -245,3 +245,28 @@ def test_two_way_and_one_way_of_the_same_field_is_refused(world: World) -> None:
     assert "both" in refused.stderr
     refused = world.run("connection", "update", "customers", "--two-way", "GENDER", expect=2)
     assert "no list field is mapped" in refused.stderr
+
+
+def test_a_local_change_alone_is_exported_and_not_noted_as_a_conflict(world: World) -> None:
+    rows = _connected(world, 4, "--two-way", "FIRSTNAME")
+    target = rows[3]["email"]
+    uploads = len(world.uploads())
+    world.import_rows("customers", [dict(rows[3], first_name="Local")])
+    # The contact is read again (a one-way field changed in Dotmailer) while FIRSTNAME there is unchanged.
+    world.account.set_data_fields(target, {"LASTNAME": "Elsewhere"})
+    world.cycle()
+    assert _members(world)[target]["fields"]["first_name"] == "Local"
+    assert [r["FIRSTNAME"] for r in _sent_since(world, uploads, target)] == ["Local"]
+    assert not any("changed both" in n for n in _notes(world))
+
+
+def test_a_pending_double_opt_in_joins_as_subscribed_and_stays_so(world: World) -> None:
+    _connected(world, 2, "--import-new-contacts")
+    (pending,) = world.account.add_contacts("Customers", ["pending@example.com"])
+    pending.status = "PendingOptIn"
+    world.account.touch()
+    world.cycle()
+    world.settle()
+    member = _members(world)["pending@example.com"]
+    assert member["state"] == "subscribed", member
+    assert _sent_since(world, 0, "pending@example.com") == []
