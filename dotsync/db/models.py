@@ -165,6 +165,8 @@ class AddressBook(Timestamped, Base):
     guard_remove_max: Mapped[int] = mapped_column(Integer, default=1000)
     guard_update_percent: Mapped[float] = mapped_column(Float, default=50.0)
     guard_held_reason: Mapped[str | None] = mapped_column(Text)
+    # Removals Dotmailer has not applied after every attempt (still pending), as shown by ``status``; NULL: none.
+    removal_note: Mapped[str | None] = mapped_column(Text)
     # Contacts that join the book in Dotmailer become members of the (static) list (issue 15).
     import_new_contacts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -218,6 +220,14 @@ class AddressBookContact(Timestamped, Base):
             sqlite_where=text("change_seq > 0"),
             postgresql_where=text("change_seq > 0"),
         ),
+        # The pending removals of a book (few, usually none: the export asks for them every run).
+        Index(
+            "ix_abc_book_removal",
+            "address_book_id",
+            "removal_requested_at",
+            sqlite_where=text("removal_requested_at IS NOT NULL"),
+            postgresql_where=text("removal_requested_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -244,6 +254,12 @@ class AddressBookContact(Timestamped, Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Uploads of this row that ended in an error status; a row is re-queued after a failure only once.
     export_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # A removal sent (``contacts/delete`` answers 202; Dotmailer applies it later) and not yet confirmed by a
+    # read of the book: when it was last sent (Dotmailer's clock; NULL: no removal pending), how many times,
+    # and when a check last found the contact still listed (see dotsync/sync/export/pending_removals.py).
+    removal_requested_at: Mapped[datetime | None]
+    removal_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    removal_checked_at: Mapped[datetime | None]
 
 
 class ContactExport(Timestamped, Base):

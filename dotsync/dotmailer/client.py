@@ -436,6 +436,13 @@ class DotmailerClient:
             )
         return len(ids)
 
+    def iter_contact_address_books(self, contact_id: int) -> Iterator[ApiAddressBook]:
+        """The books a contact is in (``GET /v2/contacts/{id}/address-books``): how dotsync confirms that an
+        asynchronous removal was applied. A contact gone from the account answers 404 (:class:`ApiNotFoundError`)."""
+        return self._iter(
+            "/v2/contacts/{id}/address-books", ApiAddressBook, key=lambda book: book.id, path={"id": contact_id}
+        )
+
     def iter_address_book_unsubscribed_since(
         self, book_id: int, since: datetime
     ) -> Iterator[ApiContactSuppression]:

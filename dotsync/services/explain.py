@@ -204,7 +204,14 @@ def _contact_view(
             and book.marketing_list_id is not None
             and (member is None or member.state != SUBSCRIBED or not member.is_current)
             and (member is None or member.list_id == book.marketing_list_id)
+            and abc.removal_requested_at is None  # else sent already, waiting for Dotmailer to apply it
         )
+        if abc.removal_requested_at is not None:
+            found.event(
+                abc.removal_requested_at,
+                f"removal from book {book.name!r} sent (attempt {abc.removal_attempts}); "
+                "forgotten once Dotmailer no longer lists the contact",
+            )
         if pending_removal:
             found.pending_removals.append(
                 {
@@ -232,6 +239,8 @@ def _contact_view(
                 "unsubscribe_reason": abc.unsubscribe_reason,
                 "export_failures": abc.export_failures,
                 "pending_removal": pending_removal,
+                "removal_sent_at": abc.removal_requested_at,
+                "removal_attempts": abc.removal_attempts,
             }
         )
     return {
@@ -312,10 +321,21 @@ def _verdict(
     if book is None:
         verdict.update(in_book=False, why="the list is not connected to an address book")
         return verdict
-    in_book = row is not None and row["status"] in ACTIVE_CONTACT_STATUSES and row["last_sent_at"] is not None
+    in_book = (
+        row is not None
+        and row["status"] in ACTIVE_CONTACT_STATUSES
+        and row["last_sent_at"] is not None
+        and row.get("removal_sent_at") is None
+    )
     if row is not None and row["status"] not in (None, *ACTIVE_CONTACT_STATUSES):
         why = f"opted out in Dotmailer ({row['status']}); dotsync never adds it back"
         in_book = False
+    elif row is not None and row.get("removal_sent_at") is not None:
+        why = (
+            f"its removal was sent to Dotmailer at {row['removal_sent_at']:%Y-%m-%d %H:%M} UTC "
+            f"(attempt {row['removal_attempts']}); Dotmailer applies removals later, dotsync waits to see it gone"
+            + ("; re-added to the list, it is sent again then" if member.state == SUBSCRIBED else "")
+        )
     elif marketing_list.kind == "query" and not member.is_current:
         why = "no longer in the query's result" + (
             "; it will be removed from the book at the next export" if row and row["pending_removal"] else ""

@@ -48,6 +48,7 @@ class ProblemKind(StrEnum):
     MASS_CHANGE_HELD = "mass_change_held"
     UPLOAD_STUCK = "upload_stuck"
     UPLOAD_UNKNOWN = "upload_unknown"
+    REMOVALS_NOT_APPLIED = "removals_not_applied"
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ def _book_problems(
         problem(ProblemKind.MASS_CHANGE_HELD, book.guard_held_reason, book.updated_at)
     elif book.sync_error and book.missing_since is None:
         problem(ProblemKind.EXPORT_FAILED, f"the last export failed: {book.sync_error}", book.updated_at)
+    if book.removal_note:
+        problem(ProblemKind.REMOVALS_NOT_APPLIED, book.removal_note, book.updated_at)
     stuck = session.execute(
         select(ContactExport.import_id, ContactExport.created_at)
         .where(

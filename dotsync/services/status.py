@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dotsync.db.models import (
     IMPORT_NOT_FINISHED,
     AddressBook,
+    AddressBookContact,
     ContactExport,
     Integration,
     ListMember,
@@ -94,6 +95,15 @@ def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, 
         ).all()
     )
     stuck = [p.import_id for p in pending if p.created_at < now - STUCK_AFTER]
+    # Removals sent but not yet confirmed gone from the book (Dotmailer applies them asynchronously).
+    pending_removals = session.scalar(
+        select(func.count())
+        .select_from(AddressBookContact)
+        .where(
+            AddressBookContact.address_book_id == book.id,
+            AddressBookContact.removal_requested_at.is_not(None),
+        )
+    )
     return {
         "book": book.name,
         "book_id": book.origin_id,
@@ -105,6 +115,8 @@ def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, 
         "last_exported_at": book.last_exported_at,
         "pending_imports": len(pending),
         "stuck_imports": stuck,
+        "pending_removals": int(pending_removals or 0),
+        "removal_note": book.removal_note,
         "members": {state: int(n) for state, n in states.items()},
     }
 
@@ -120,6 +132,8 @@ def _problems(session: Session, integration_id: int, now: datetime) -> list[str]
             problems.append(f"book {book.name!r}: {book.guard_held_reason}")
         elif book.sync_error:
             problems.append(f"book {book.name!r}: {book.sync_error}")
+        if book.removal_note:
+            problems.append(f"book {book.name!r}: {book.removal_note}")
     running = session.scalars(
         select(Run).where(
             Run.integration_id == integration_id, Run.outcome == "running", Run.started_at < now - STUCK_AFTER

@@ -131,6 +131,20 @@ def unsubscribe_contact(ctx: Ctx) -> SandboxResponse:
     return SandboxResponse.json(200, suppression_json(contact, book.unsubscribed[contact.id], "Unsubscribed"))
 
 
+def contact_books(ctx: Ctx) -> SandboxResponse:
+    """``GET /v2/contacts/{id}/address-books``: the books a contact is listed in (All Contacts unless it is
+    suppressed), in book order; 404 ERROR_CONTACT_NOT_FOUND for an unknown id. A contact whose bulk removal is
+    still running is still listed in that book."""
+    account, ref = ctx.account, ctx.params["id"]
+    contact = account.find_contact(int(ref) if ref.isdigit() else ref)
+    books = [
+        b
+        for b in account.books.values()
+        if (contact.id not in account.suppressions if b.system == "all" else contact.id in b.members)
+    ]
+    return SandboxResponse.json(200, [book_json(account, b) for b in ctx.page(books)])
+
+
 def book_campaigns(ctx: Ctx) -> SandboxResponse:
     """``GET /v2/address-books/{id}/campaigns``: campaigns sent to the book."""
     book = _book(ctx)
@@ -155,3 +169,4 @@ def register(router: Router) -> None:
     router.add("POST", "/v2/address-books/{id}/contacts/unsubscribe", unsubscribe_contact)
     router.add("DELETE", "/v2/address-books/{id}/contacts/{contactId}", remove_contact)
     router.add("GET", "/v2/address-books/{id}/campaigns", book_campaigns)
+    router.add("GET", "/v2/contacts/{id}/address-books", contact_books)

@@ -7,7 +7,8 @@ Per connected book, one after another, so a stuck book never blocks the others:
    book's other steps wait;
 1-3. plan locally (refresh a query list, sync opt-outs back into the list, schedule changed rows, find the
    contacts to remove) and check the mass-change guard; a dry run stops here and rolls the plan back;
-1. remove, in batches; 4. upload the scheduled rows as CSV files.
+1. remove, in batches (pending until a check no longer finds the contact in the book; 1b, before the next
+   plan, confirms or sends again: see pending_removals.py); 4. upload the scheduled rows as CSV files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dotsync.sync import runs
 from dotsync.sync.context import BudgetLowError, SyncContext
 from dotsync.sync.export.guard import check_guard
 from dotsync.sync.export.options import ExportOptions
+from dotsync.sync.export.pending_removals import check_pending_removals
 from dotsync.sync.export.plan import Plan, applied, plan_book
 from dotsync.sync.export.remove import remove_contacts
 from dotsync.sync.export.settle import settle_book
@@ -52,6 +54,8 @@ class BookExport:
     rows_uploaded: int = 0
     file_sizes: list[int] = field(default_factory=list)
     pending_imports: int = 0
+    removals_confirmed: int = 0
+    removals_resent: int = 0
     error: str | None = None
     plan: dict[str, Any] | None = None
 
@@ -68,6 +72,9 @@ class BookExport:
             "rows_uploaded": self.rows_uploaded,
             "pending_imports": self.pending_imports,
         }
+        if self.removals_confirmed or self.removals_resent:
+            data["removals_confirmed"] = self.removals_confirmed
+            data["removals_resent"] = self.removals_resent
         if self.error:
             data["error"] = self.error
         if self.plan is not None:
@@ -158,6 +165,9 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         outcome.rejected += settled.rejected_rows + settled.faults
         outcome.pending_imports = settled.pending
         _read_back(ctx, book.id, settled.finished_rows)
+        # Step 1b: removals sent earlier are confirmed (then forgotten) or sent again (nothing when none).
+        removals = check_pending_removals(ctx, book)
+        outcome.removals_confirmed, outcome.removals_resent = removals.confirmed, removals.resent
         if settled.pending:
             outcome.status = "waiting"
             outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"

@@ -417,6 +417,9 @@ class _Steps:
                 ListMember.is_current,
                 ListMember.id > bindparam("last_id"),
                 scope,
+                # A removal still pending (not confirmed gone): the member waits, or the late deletion would
+                # take its upload out again (see export/pending_removals.py). No book row: NULL, planned.
+                AddressBookContact.removal_requested_at.is_(None),
             )
             .order_by(ListMember.id)
             .limit(PAGE)
@@ -507,6 +510,7 @@ class _Steps:
                 book_rows,
                 AddressBookContact.added_by_dotsync,
                 AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+                AddressBookContact.removal_requested_at.is_(None),  # pending: sent already
                 Contact.origin_id.is_not(None),
                 or_(ListMember.state != SUBSCRIBED, not_(ListMember.is_current)),
             )
