@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from dotsync.db.bulk import batched, upsert
+from dotsync.db.bulk import batched, refresh_statistics, upsert
 from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
@@ -224,7 +224,11 @@ def import_book_contacts(
     stored = 0
     label = f"contacts of {book.name}"
     incoming: list[Incoming | None] = []  # loaded with the first batch: an empty read costs no query
-    for batch in batched(rows, BATCH):
+    for number, batch in enumerate(batched(rows, BATCH)):
+        if number == 0 and len(batch) == BATCH:
+            # A big read (e.g. after an upload): PostgreSQL's statistics may predate the rows the export just
+            # wrote, and with them its batched look-ups scan whole tables (minutes at 100,000 contacts).
+            refresh_statistics(session.connection(), "contact", "address_book_contact", "list_member")
         if not incoming:
             incoming.append(two_way.for_book(session, book))
         stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now, incoming[0])
