@@ -153,7 +153,9 @@ def test_contacts_added_in_dotmailer_become_members_and_are_not_uploaded_again(w
 
 def test_turning_the_import_on_later_reads_the_book_once_and_takes_contacts_read_before(world: World) -> None:
     _connected(world, 3)
-    world.account.add_contacts("Customers", [{"email": "early@example.com", "dataFields": {"FIRSTNAME": "E"}}])
+    world.account.add_contacts(
+        "Customers", [{"email": "early@example.com", "dataFields": {"FIRSTNAME": "E"}}]
+    )
     world.settle()
     assert "early@example.com" not in _members(world)
     world.run("connection", "update", "customers", "--import-new-contacts")
@@ -196,8 +198,13 @@ def test_refusals_for_multi_field_mappings_and_query_lists(world: World, tmp_pat
         db.execute("create table people (email text, first_name text)")
         db.execute("insert into people values ('q@example.com', 'Q')")
     world.run(
-        "list", "create", "prospects", "--query", "select email, first_name from people",
-        "--source", f"sqlite:///{source}",
+        "list",
+        "create",
+        "prospects",
+        "--query",
+        "select email, first_name from people",
+        "--source",
+        f"sqlite:///{source}",
     )
     for option in (("--two-way", "FIRSTNAME"), ("--import-new-contacts",)):
         refused = world.run(
@@ -270,3 +277,56 @@ def test_a_pending_double_opt_in_joins_as_subscribed_and_stays_so(world: World) 
     member = _members(world)["pending@example.com"]
     assert member["state"] == "subscribed", member
     assert _sent_since(world, 0, "pending@example.com") == []
+
+
+def test_a_value_read_while_the_members_upload_is_in_flight_is_not_taken(world: World) -> None:
+    rows = _connected(world, 4, "--two-way", "FIRSTNAME")
+    target = rows[0]["email"]
+    world.import_rows("customers", [dict(rows[0], first_name="Local")])
+    world.tick()
+    world.run("dotmailer", "export")  # uploaded; Dotmailer has not applied it yet
+    world.account.set_data_fields(target, {"LASTNAME": "Elsewhere"})  # read again, FIRSTNAME still old there
+    world.tick()
+    world.run("integration", "sync")
+    assert _members(world)[target]["fields"]["first_name"] == "Local"
+    world.settle()
+    contact = world.account.contact_by_email(target)
+    assert contact is not None and contact.data is not None and contact.data["FIRSTNAME"] == "Local"
+    assert _members(world)[target]["fields"]["first_name"] == "Local"
+
+
+def test_a_local_write_beside_the_import_wins_over_the_two_way_value(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from dotsync.db.models import ListMember
+    from dotsync.lists.changes import next_change
+    from dotsync.lists.hashing import fields_hash
+    from dotsync.sync.importer import two_way
+
+    rows = _connected(world, 4, "--two-way", "FIRSTNAME")
+    target = rows[1]["email"]
+    uploads = len(world.uploads())
+    local = {"first_name": "Beside", "last_name": "Last1", "city": rows[1]["city"]}
+    real = two_way.Incoming._unsettled_imports
+
+    def meanwhile(self: two_way.Incoming, conn: Any) -> set[str]:
+        # Between the import's read of the member and its write: a local write takes a later change value.
+        seq = next_change(conn, self.list_id)
+        conn.execute(
+            update(ListMember)
+            .where(ListMember.email == target)
+            .values(fields=local, fields_hash=fields_hash(local), change_seq=seq)
+        )
+        return real(self, conn)
+
+    monkeypatch.setattr(two_way.Incoming, "_unsettled_imports", meanwhile)
+    world.account.set_data_fields(target, {"FIRSTNAME": "Remote"})
+    world.tick()
+    world.run("integration", "sync")
+    monkeypatch.undo()
+    assert _members(world)[target]["fields"]["first_name"] == "Beside"
+    world.tick()
+    world.run("dotmailer", "export")
+    assert [r["FIRSTNAME"] for r in _sent_since(world, uploads, target)] == ["Beside"]

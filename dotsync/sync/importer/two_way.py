@@ -57,12 +57,11 @@ class TwoWayField:
     type: str
 
 
-def member_value(formatted: str, field_type: str) -> str | None:
+def member_value(formatted: str) -> str | None:
     """The list-field value for a data-field value already formatted as the export sends it.
 
     The export's own form, so formatting it again gives the same text and the content hash matches: numbers as
     plain decimals, dates ``YYYY-MM-DDTHH:MM:SS``, booleans ``Yes``/``No``; an empty value is no value."""
-    del field_type  # every type's export form is its own list-field form
     return formatted if formatted != "" else None
 
 
@@ -138,6 +137,7 @@ class Incoming:
                 MEMBERS.c.id,
                 MEMBERS.c.email,
                 MEMBERS.c.fields,
+                MEMBERS.c.change_seq,
                 BOOK_CONTACTS.c.sent_hash,
                 BOOK_CONTACTS.c.scheduled,
                 BOOK_CONTACTS.c.import_id,
@@ -156,7 +156,7 @@ class Incoming:
         unsettled = self._unsettled_imports(conn)
         member_updates: list[dict[str, Any]] = []
         hash_updates: list[dict[str, Any]] = []
-        for member_id, email, fields, sent_hash, scheduled, import_id in rows:
+        for member_id, email, fields, seq, sent_hash, scheduled, import_id in rows:
             record = records.get(email)
             if record is None:
                 continue
@@ -196,16 +196,21 @@ class Incoming:
                 continue
             held = list(values)
             for two_way, formatted in changed:
-                fields[two_way.list_field] = member_value(formatted, two_way.type)
+                fields[two_way.list_field] = member_value(formatted)
                 held[two_way.index] = formatted
-            member_updates.append({"m_id": member_id, "m_fields": fields, "m_hash": fields_hash(fields)})
+            digest = fields_hash(fields)
+            member_updates.append({"m_id": member_id, "m_seq": seq, "m_fields": fields, "m_hash": digest})
             # What Dotmailer holds now: what was sent, with the two-way values it reported.
-            hash_updates.append({"r_member": member_id, "r_hash": self.formatter.digest(email, held)})
+            hash_updates.append(
+                {"r_member": member_id, "r_fields": digest, "r_hash": self.formatter.digest(email, held)}
+            )
             self.counts["two_way_updates"] += 1
         if member_updates:
+            # Only if the member did not change since it was read (a local write beside the import takes a
+            # later change value: it wins), and the record of what was sent moves only for members written.
             conn.execute(
                 update(MEMBERS)
-                .where(MEMBERS.c.id == bindparam("m_id"))
+                .where(MEMBERS.c.id == bindparam("m_id"), MEMBERS.c.change_seq == bindparam("m_seq"))
                 .values(
                     fields=bindparam("m_fields", type_=MEMBERS.c.fields.type),
                     fields_hash=bindparam("m_hash"),
@@ -219,6 +224,11 @@ class Incoming:
                 .where(
                     BOOK_CONTACTS.c.address_book_id == self.book_id,
                     BOOK_CONTACTS.c.list_member_id == bindparam("r_member"),
+                    select(MEMBERS.c.id)
+                    .where(
+                        MEMBERS.c.id == bindparam("r_member"), MEMBERS.c.fields_hash == bindparam("r_fields")
+                    )
+                    .exists(),
                 )
                 .values(sent_hash=bindparam("r_hash"), updated_at=now),
                 hash_updates,
@@ -266,7 +276,7 @@ class Incoming:
                     self.counts["two_way_bad_values"] += 1
                 held.append(formatted)
                 if len(mapping.list_fields) == 1 and formatted != "":
-                    fields[mapping.list_fields[0]] = member_value(formatted, mapping.type)
+                    fields[mapping.list_fields[0]] = member_value(formatted)
             self._imported[record.email] = self.formatter.digest(record.email, held)
             rows.append(
                 {
