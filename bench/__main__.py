@@ -1,5 +1,13 @@
-"""``python -m bench``: the export benchmark (see :mod:`bench.export`)."""
+"""``python -m bench``: the benchmark (see :mod:`bench.export`). Exit 0: every budget met; 1: a budget missed;
+2: the benchmark itself could not run (the message says why)."""
 
-from bench.export import main
+import sys
 
-raise SystemExit(main())
+from bench.export import BenchError, main
+
+try:
+    code = main()
+except BenchError as exc:
+    print(f"bench: {exc}", file=sys.stderr)
+    code = 2
+raise SystemExit(code)

@@ -452,6 +452,7 @@ def budgets(
         _median(p, "unchanged", "process_wall_s"),
         _median(r, "unchanged", "process_wall_s"),
     )
+    cycle_cpu = _median(p, "unchanged", "process_cpu_s")
     export_wall = _median(p, "unchanged", "wall_s", suffix="_export")
     export_wall_ref = _median(r, "unchanged", "wall_s", suffix="_export")
     inc = p["incremental"]
@@ -479,6 +480,13 @@ def budgets(
             2,
             cycle_wall <= 2,
             f"unchanged cycle: import + export processes, start-up included (median of {UNCHANGED_REPEATS})",
+        ),
+        "unchanged_cycle_cpu_s": _budget(
+            cycle_cpu,
+            2,
+            cycle_cpu <= 2,
+            "CPU of the same two processes, start-up included (median): the wall budget's counterpart, "
+            "fair on a loaded machine",
         ),
         "unchanged_cycle_api_calls": _budget(
             unchanged["api_calls_total"],
@@ -629,7 +637,9 @@ def update_docs(path: Path, result: dict[str, Any]) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else DOCS_HEAD
     found = dict(re.findall(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench -->\n", text, flags=re.S))
     sections = {name: body for name, body in found.items() if _section_result(body) is not None}
-    summary = {k: v for k, v in result.items() if k not in ("phases", "reference_phases")}
+    summary = {
+        k: v for k, v in result.items() if k not in ("phases", "reference_phases", "steps_peak_rss_mb")
+    }
     sections[key] = markdown(result) + f"\n<!-- result {json.dumps(summary)} -->\n"
     head = text.split("<!-- bench:")[0].split("## Summary")[0].rstrip() + "\n"
     order = sorted(sections, key=lambda k: (k.split("-")[0], int(k.split("-")[1])))
@@ -774,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         "budgets": budgets(main_world, reference, startup, args.database),
         "phases": main_world.phases,
         "reference_phases": reference.phases,
+        "steps_peak_rss_mb": {"main": main_world.steps_rss, "reference": reference.steps_rss},
     }
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     table = markdown(result)

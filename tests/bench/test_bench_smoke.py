@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUDGETS = {
     "first_export_cpu_over_raw_floor",
     "unchanged_cycle_wall_s",
+    "unchanged_cycle_cpu_s",
     "unchanged_cycle_api_calls",
     "unchanged_cycle_over_tenth",
     "incremental_wall_over_first",
@@ -48,7 +49,8 @@ def test_bench_runs_on_100_members(tmp_path: Path) -> None:
         text=True,
         timeout=600,
     )
-    assert done.returncode in (0, 1), done.stderr[-3000:]
+    assert done.returncode in (0, 1), done.stderr[-3000:]  # 2: the harness failed (a crash is 1 too, so:)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
     result = json.loads((out / "results.json").read_text())
     assert (result["members"], result["reference_members"], result["database"]) == (100, 10, "sqlite")
     assert (result["books"], result["campaigns"]) == (2, 2)
