@@ -42,6 +42,9 @@ USAGE_EXCEEDED = (
     "Please contact support. ERROR_APIUSAGE_EXCEEDED"
 )
 UNKNOWN_TEMPLATE = "<unknown>"
+# The real service removes "some minutes" after answering 202 (reference §15); a short delay by default keeps
+# the asynchronous case exercised everywhere while a demo or a test advancing its clock is not slowed down.
+REMOVAL_DELAY = 5.0
 
 
 class Sandbox:
@@ -53,8 +56,8 @@ class Sandbox:
     endpoint of their own (default: the scheme+host the request came in on). ``enforce_endpoint``: answer
     403 to calls (other than account-info) that do not come in on an account's configured endpoint.
     ``rate_limit``: the tiered per-minute limit (``RateLimit(35, 60)``; None = off, the default).
-    ``removal_delay``: seconds before a bulk removal (``contacts/delete``, answered 202) takes the contacts out
-    of the book; 0 (the default here) applies it at once. ``faults_ttl``: seconds a finished import's faults
+    ``removal_delay``: seconds of sandbox time before a bulk removal (``contacts/delete``, answered 202) takes
+    the contacts out of the book (default ``REMOVAL_DELAY``, 5 s, as served; 0 applies it at once). ``faults_ttl``: seconds a finished import's faults
     report is kept (default ``imports.faults_ttl``, a week).
     """
 
@@ -69,7 +72,7 @@ class Sandbox:
         api_endpoint: str | None = None,
         enforce_endpoint: bool = False,
         rate_limit: RateLimit | None = None,
-        removal_delay: float = 0.0,
+        removal_delay: float = REMOVAL_DELAY,
         faults_ttl: float | None = None,
     ) -> None:
         self.clock = Clock(clock)

@@ -73,7 +73,10 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
         assert "c@example.com" in {s.email for s in client.iter_suppressed_since(T0)}
 
         assert client.remove_contacts_from_address_book(book.id, [ann.id]) == 1
+        assert book.id in {b.id for b in client.iter_contact_address_books(ann.id)}  # still listed
+        sandbox.advance(seconds=5)  # applied a little later (202)
         assert list(client.iter_address_book_contacts(book.id)) == []
+        assert book.id not in {b.id for b in client.iter_contact_address_books(ann.id)}
 
         account.add_contacts(book.id, ["d@example.com", "e@example.com"])
         campaign = account.send_campaign(

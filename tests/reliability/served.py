@@ -37,7 +37,9 @@ class ServedWorld:
     """The sandbox served on 127.0.0.1, one integration (``acme``) and helpers to drive dotsync."""
 
     def __init__(self, app: AppContext, cli_run: Any, settings: Settings, tmp_path: Path, *, seed: int = 11):
-        self.sandbox = Sandbox(seed=seed)  # real clock and real sleep: a subprocess runs on real time
+        # Real clock and real sleep: a subprocess runs on real time. Removals are applied at once here (a delay
+        # would cost real minutes); asynchronous removal has its own tests on the sandbox clock.
+        self.sandbox = Sandbox(seed=seed, removal_delay=0)
         self.sandbox.faults.hourly_call_limit = None
         self.sandbox.imports.keep_files = True
         self.account = self.sandbox.add_account(USER, PASSWORD)
