@@ -200,3 +200,41 @@ def test_a_crash_between_the_removal_and_its_record_sends_it_again(
     assert _removal_posts(world) == 2
     assert _rows(world, GONE) == {}
     assert world.book_emails("Customers") == emails(people(10)) - set(GONE)
+
+
+def test_checks_are_bounded_per_run(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One call per due contact, at most MAX_CHECKS per book and run; the rest are asked next run."""
+    monkeypatch.setattr(pending_removals, "MAX_CHECKS", 2)
+    monkeypatch.setattr(pending_removals, "LISTING_PAGE", 1)  # the listing read now costs more than 3 checks
+    world.sandbox.removal_delay = 20
+    _remove(world, GONE)
+    listings = world.sandbox.calls.count(LISTING, method="GET")
+    _export(world, 4)
+    first = _export(world, 4)
+    assert first["removals_confirmed"] == 2 and world.sandbox.calls.count(CHECK) == 2
+    assert len(_rows(world, GONE)) == 1
+    second = _export(world, 4)
+    assert second["removals_confirmed"] == 1 and world.sandbox.calls.count(CHECK) == 3
+    assert _rows(world, GONE) == {}
+    assert world.sandbox.calls.count(LISTING, method="GET") == listings  # no read of the book's listing
+
+
+def test_an_opt_out_during_the_removal_is_kept(world: World) -> None:
+    """A contact that unsubscribes from the book while its removal is pending keeps its opt-out record once the
+    removal is confirmed: re-added to the list, it is not uploaded to that book again (invariant 1)."""
+    world.sandbox.removal_delay = 20
+    email = GONE[0]
+    _remove(world, [email])
+    _export(world, 4)
+    world.account.unsubscribe("Customers", email)
+    world.cycle()  # the import reads the opt-out; the export confirms the removal
+    (row,) = _rows(world, [email]).values()
+    assert row.status == "Unsubscribed" and row.removal_requested_at is None
+    uploads = world.upload_count(email)
+    world.run("list", "add", "customers", email)
+    world.settle()
+    assert world.upload_count(email) == uploads
+    (member,) = [
+        m for m in world.json("list", "members", "customers", "--state", "all") if m["email"] == email
+    ]
+    assert member["state"] == "unsubscribed"

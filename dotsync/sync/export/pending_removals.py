@@ -32,7 +32,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, and_, delete, func, select, update
 
 from dotsync.db.bulk import batched
-from dotsync.db.models import AddressBook, AddressBookContact, Contact, ListMember
+from dotsync.db.models import ACTIVE_CONTACT_STATUSES, AddressBook, AddressBookContact, Contact, ListMember
 from dotsync.dotmailer.errors import ApiNotFoundError
 from dotsync.lists.changes import pending_change
 from dotsync.sync.context import SyncContext
@@ -68,6 +68,7 @@ class _Row:
     requested_at: datetime
     checked_at: datetime | None
     attempts: int
+    status: str | None
 
 
 def pending_condition(book_id: int) -> Any:
@@ -116,7 +117,7 @@ def check_pending_removals(ctx: SyncContext, book: AddressBook) -> PendingRemova
                 _write_note(ctx, book, None)
             return outcome
         rows = [
-            _Row(r[0], int(r[1] or 0), r[2], cast(datetime, r[3]), r[4], int(r[5] or 0))
+            _Row(r[0], int(r[1] or 0), r[2], cast(datetime, r[3]), r[4], int(r[5] or 0), r[6])
             for r in conn.execute(
                 select(
                     AddressBookContact.id,
@@ -125,20 +126,12 @@ def check_pending_removals(ctx: SyncContext, book: AddressBook) -> PendingRemova
                     AddressBookContact.removal_requested_at,
                     AddressBookContact.removal_checked_at,
                     AddressBookContact.removal_attempts,
+                    AddressBookContact.status,
                 )
                 .join(Contact, Contact.id == AddressBookContact.contact_id)
                 .where(pending_condition(book.id))
             )
         ]
-        size = book.contact_count
-        if size is None:
-            size = int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(AddressBookContact)
-                    .where(AddressBookContact.address_book_id == book.id)
-                ).scalar_one()
-            )
     now = ctx.server_now()
     # Never checked first, then the longest unchecked: with MAX_CHECKS a run takes the oldest questions.
     due = sorted(
@@ -148,11 +141,11 @@ def check_pending_removals(ctx: SyncContext, book: AddressBook) -> PendingRemova
     listed: dict[int, bool] = {}  # row id -> still listed in the book
     try:
         if due:
-            pages = math.ceil(size / LISTING_PAGE) + 1
+            pages = math.ceil(_book_size(ctx, book) / LISTING_PAGE) + 1
             if len(due) > pages:
                 listed = _read_listing(ctx, book, due)
             else:
-                listed = _check_each(ctx, book, due[:MAX_CHECKS])
+                _check_each(ctx, book, due[:MAX_CHECKS], listed)
     finally:
         # Whatever was learnt is kept, also when the budget or an error stopped the checks half-way.
         confirmed = [r for r in due if listed.get(r.id) is False]
@@ -192,10 +185,21 @@ def check_pending_removals(ctx: SyncContext, book: AddressBook) -> PendingRemova
     return outcome
 
 
-def _check_each(ctx: SyncContext, book: AddressBook, rows: Sequence[_Row]) -> dict[int, bool]:
-    """One ``GET contacts/{id}/address-books`` per row: is the book still among the contact's books? A contact
-    gone from the account (404) is not in the book."""
-    listed: dict[int, bool] = {}
+def _book_size(ctx: SyncContext, book: AddressBook) -> int:
+    """Contacts in the book, for the cost of reading its listing: the larger of Dotmailer's count (as of the last
+    import of books; may be stale) and the rows dotsync keeps for it."""
+    with ctx.sessions() as session:
+        kept = session.scalar(
+            select(func.count())
+            .select_from(AddressBookContact)
+            .where(AddressBookContact.address_book_id == book.id)
+        )
+    return max(int(book.contact_count or 0), int(kept or 0))
+
+
+def _check_each(ctx: SyncContext, book: AddressBook, rows: Sequence[_Row], listed: dict[int, bool]) -> None:
+    """One ``GET contacts/{id}/address-books`` per row, answers into ``listed`` (kept if a later call fails): is
+    the book still among the contact's books? A contact gone from the account (404) is not in the book."""
     for row in rows:
         ctx.check_budget()
         try:
@@ -203,7 +207,6 @@ def _check_each(ctx: SyncContext, book: AddressBook, rows: Sequence[_Row]) -> di
             listed[row.id] = any(found.id == book.origin_id for found in books)
         except ApiNotFoundError:
             listed[row.id] = False
-    return listed
 
 
 def _read_listing(ctx: SyncContext, book: AddressBook, rows: Sequence[_Row]) -> dict[int, bool]:
@@ -222,7 +225,10 @@ def _record(
     ctx: SyncContext, book: AddressBook, confirmed: Sequence[_Row], still: Sequence[_Row], now: datetime
 ) -> None:
     """Forget the confirmed rows and stamp their members (so a member re-added meanwhile is planned and
-    uploaded); note when the others were last seen listed. One transaction."""
+    uploaded); note when the others were last seen listed. One transaction.
+
+    A confirmed row whose contact opted out of the book meanwhile is kept, no longer pending, as the record of
+    that opt-out: forgetting it would let a re-added member be uploaded to a book it unsubscribed from."""
     if not confirmed and not still:
         return
     with ctx.sessions.begin() as session:
@@ -236,11 +242,19 @@ def _record(
                     .where(ListMember.id.in_(chunk), ListMember.list_id == book.marketing_list_id)
                     .values(change_seq=stamp)
                 )
-            for chunk in batched([r.id for r in confirmed], 1000):
+            opted_out = [r.id for r in confirmed if r.status not in (None, *ACTIVE_CONTACT_STATUSES)]
+            active = [r.id for r in confirmed if r.id not in opted_out]
+            for chunk in batched(active, 1000):
                 conn.execute(
                     delete(AddressBookContact).where(
                         AddressBookContact.id.in_(chunk), AddressBookContact.removal_requested_at.is_not(None)
                     )
+                )
+            for chunk in batched(opted_out, 1000):
+                conn.execute(
+                    update(AddressBookContact)
+                    .where(AddressBookContact.id.in_(chunk))
+                    .values(removal_requested_at=None, removal_checked_at=None, updated_at=ctx.now)
                 )
         for chunk in batched([r.id for r in still], 1000):
             conn.execute(
