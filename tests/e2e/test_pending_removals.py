@@ -6,6 +6,7 @@ removal is confirmed. The sandbox's ``removal_delay`` stands in for Dotmailer's;
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -125,6 +126,8 @@ def test_a_removal_not_applied_is_sent_again_at_most_three_times_then_shown(worl
     assert book["pending_removals"] == 1
     assert "after 3 attempts" in (book["removal_note"] or "")
     assert any("after 3 attempts" in p for p in view["problems"])
+    check = world.run("status", "--check", "--json", expect=1)
+    assert any(p["kind"] == "removals_not_applied" for p in json.loads(check.stdout)["problems"])
     # Still listed: checks slow down to hourly once every attempt is spent (here: 2 more hours, 30 cycles).
     checks = world.sandbox.calls.count(CHECK)
     for _ in range(30):
