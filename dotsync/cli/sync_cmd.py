@@ -137,6 +137,9 @@ def export(
 
     Runs for every active integration (or --integration); each connected book in turn, so one stuck book
     never blocks another. Cron runs it every 4 minutes.
+
+    Dotmailer applies a removal minutes after accepting it: the contact stays pending until a later run sees it
+    gone from the book (a removal not applied is sent again, three times at most; `status` shows the rest).
     """
     progress = ProgressReporter(progress_enabled(app.verbosity))
     options = svc.ExportOptions(dry_run=dry_run, confirm_mass_change=set(confirm))
