@@ -207,7 +207,11 @@ def test_connection_lost_mid_read_changes_nothing(app: AppContext, mysql_source,
     before = _snapshot(sessions)
     marker = f"dotsync-test-{uuid.uuid4().hex}"
     with session_scope(app.sessions()) as session:
-        svc.get_list(session, "q").query = f"/* {marker} */ {_MANY}"
+        # Rows of about 500 bytes: far more than the sockets' buffers hold (tens of MB), so the server is
+        # still sending when its connection is killed, however fast the client reads.
+        svc.get_list(
+            session, "q"
+        ).query = f"/* {marker} */ SELECT email, REPEAT('x', 500) AS pad FROM ({_MANY}) m"
 
     killed: list[int] = []
 
