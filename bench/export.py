@@ -196,8 +196,7 @@ class World:
             str(self.work / "home"),
             "--database-url",
             self.database_url,
-            "--secret-key",
-            self.key,
+            f"--secret-key={self.key}",  # a Fernet key may start with "-"
             "--now",
             self.sandbox.now.isoformat(),
             "--report",
