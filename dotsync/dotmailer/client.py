@@ -440,7 +440,10 @@ class DotmailerClient:
         """The books a contact is in (``GET /v2/contacts/{id}/address-books``): how dotsync confirms that an
         asynchronous removal was applied. A contact gone from the account answers 404 (:class:`ApiNotFoundError`)."""
         return self._iter(
-            "/v2/contacts/{id}/address-books", ApiAddressBook, key=lambda book: book.id, path={"id": contact_id}
+            "/v2/contacts/{id}/address-books",
+            ApiAddressBook,
+            key=lambda book: book.id,
+            path={"id": contact_id},
         )
 
     def iter_address_book_unsubscribed_since(
