@@ -109,6 +109,7 @@ CONTACT_PAGE_OVERLAP = 100
 REMOVE_BATCH_SIZE = 1000
 
 M = TypeVar("M", bound=BaseModel)
+_ContactT = TypeVar("_ContactT", ApiContact, ApiContactRow)
 
 # The connection was never made, so the server cannot have seen the request.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -376,47 +377,27 @@ class DotmailerClient:
         self, book_id: int, *, modified_since: datetime | None = None, with_full_data: bool = True
     ) -> Iterator[ApiContact]:
         """Contacts of a book, all of them or those modified since a time; with data fields by default."""
-        params = {"withFullData": "true" if with_full_data else "false"}
-        if modified_since is None:
-            return self._iter(
-                "/v2/address-books/{id}/contacts",
-                ApiContact,
-                key=_contact_key,
-                path={"id": book_id},
-                params=params,
-                overlap=CONTACT_PAGE_OVERLAP,
-            )
-        return self._iter(
-            "/v2/address-books/{id}/contacts/modified-since/{date}",
-            ApiContact,
-            key=_contact_key,
-            path={"id": book_id, "date": format_path_date(modified_since)},
-            params=params,
-            overlap=CONTACT_PAGE_OVERLAP,
-        )
+        return self._iter_book_contacts(ApiContact, book_id, modified_since, with_full_data)
 
     def iter_address_book_contact_rows(
         self, book_id: int, *, modified_since: datetime | None = None
     ) -> Iterator[ApiContactRow]:
         """As :meth:`iter_address_book_contacts` with full data, as :class:`ApiContactRow` (data fields in one
         dict): the cheap form for reading a whole book back."""
-        params = {"withFullData": "true"}
+        return self._iter_book_contacts(ApiContactRow, book_id, modified_since, True)
+
+    def _iter_book_contacts(
+        self, model: type[_ContactT], book_id: int, modified_since: datetime | None, with_full_data: bool
+    ) -> Iterator[_ContactT]:
+        params = {"withFullData": "true" if with_full_data else "false"}
         if modified_since is None:
-            return self._iter(
-                "/v2/address-books/{id}/contacts",
-                ApiContactRow,
-                key=_contact_key,
-                path={"id": book_id},
-                params=params,
-                overlap=CONTACT_PAGE_OVERLAP,
-            )
+            template = "/v2/address-books/{id}/contacts"
+            path: dict[str, object] = {"id": book_id}
+        else:
+            template = "/v2/address-books/{id}/contacts/modified-since/{date}"
+            path = {"id": book_id, "date": format_path_date(modified_since)}
         return self._iter(
-            "/v2/address-books/{id}/contacts/modified-since/{date}",
-            ApiContactRow,
-            key=_contact_key,
-            path={"id": book_id, "date": format_path_date(modified_since)},
-            params=params,
-            overlap=CONTACT_PAGE_OVERLAP,
+            template, model, key=_contact_key, path=path, params=params, overlap=CONTACT_PAGE_OVERLAP
         )
 
     def get_contact(self, id_or_email: int | str) -> ApiContact:
