@@ -1,4 +1,4 @@
-"""The benchmark (SPEC §7, issue 13): ``python -m bench --members 100000 [--database sqlite|postgresql]``.
+"""The benchmark (SPEC §7, issue 13): ``python -m bench --members 100000 [--database sqlite|postgresql|mariadb]``.
 
 Against the sandbox, served from a child process (its time and memory are not dotsync's), through the real CLI,
 every dotsync step in a fresh ``python -m bench.phase`` process (so start-up is real and peak RSS is the step's):
@@ -706,6 +706,27 @@ def _postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def _mysql_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    """Create a throwaway MariaDB/MySQL database on ``admin_url``'s server (utf8mb4, as dotsync's README asks);
+    return its URL and a function dropping it."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(admin_url)
+    if url.drivername in ("mysql", "mariadb"):
+        url = url.set(drivername="mysql+pymysql")
+    name = f"dotsync_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database=None), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
 def _world(args: argparse.Namespace, members: int, work: Path, drops: list[Callable[[], None]]) -> World:
     if work.exists():
         shutil.rmtree(work)
@@ -713,7 +734,10 @@ def _world(args: argparse.Namespace, members: int, work: Path, drops: list[Calla
     if args.database == "sqlite":
         database_url = f"sqlite:///{work / 'dotsync.db'}"
     else:
-        database_url, drop = _postgres_database(args.postgres_url)
+        if args.database == "mariadb":
+            database_url, drop = _mysql_database(args.mysql_url)
+        else:
+            database_url, drop = _postgres_database(args.postgres_url)
         drops.append(drop)
     return World(members, work, database_url, books=args.books, campaigns=args.campaigns)
 
@@ -723,11 +747,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else None
     )
     parser.add_argument("--members", type=int, default=100_000, help="list size N (default 100,000)")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "mariadb"), default="sqlite")
     parser.add_argument(
         "--postgres-url",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
         help="a server to create the throwaway benchmark databases on (dropped afterwards)",
+    )
+    parser.add_argument(
+        "--mysql-url",
+        default="mysql+pymysql://root@127.0.0.1:3306",
+        help="--database mariadb: a MariaDB/MySQL server to create the throwaway databases on (dropped afterwards)",
     )
     parser.add_argument("--books", type=int, default=5, help="connected books in the unchanged cycle (B)")
     parser.add_argument("--campaigns", type=int, default=50, help="sent campaigns in the unchanged cycle (C)")

@@ -1,10 +1,11 @@
 """The raw floors: what the hardware needs for the same bytes, with the database driver and no dotsync code.
 
 ``python -m bench.floor export ...``: the **export floor**. The same member rows the export sends (a list's
-subscribed, current members, in id order) read with the driver directly (``sqlite3`` / ``psycopg`` cursor,
-no ORM, no join), and the same CSV bytes written (``csv`` module, CRLF, UTF-8) to one file. The benchmark's data
-is chosen so that formatted values equal their raw text, so the bytes equal those the export uploaded (without
-the per-file header lines); the SHA-256 of the body is reported so the benchmark can check it.
+subscribed, current members, in id order) read with the driver directly (``sqlite3`` cursor, ``psycopg``
+server-side cursor, PyMySQL ``SSCursor``; no ORM, no join), and the same CSV bytes written (``csv`` module,
+CRLF, UTF-8) to one file. The benchmark's data is chosen so that formatted values equal their raw text, so the
+bytes equal those the export uploaded (without the per-file header lines); the SHA-256 of the body is reported
+so the benchmark can check it.
 
 ``python -m bench.floor csv-load ...``: the **CSV-load floor**. ``csv.reader`` over the same file ``list create``
 reads, and one ``executemany`` of the rows (email, fields as JSON, constants for the other required columns)
@@ -36,7 +37,7 @@ def rss_mb() -> float:
 
 
 class Driver:
-    """A DB-API connection of the driver itself, from a SQLAlchemy URL (sqlite3 or psycopg)."""
+    """A DB-API connection of the driver itself, from a SQLAlchemy URL (sqlite3, psycopg or PyMySQL)."""
 
     def __init__(self, url: str) -> None:
         from sqlalchemy.engine import make_url
@@ -55,6 +56,19 @@ class Driver:
                 parsed.set(drivername="postgresql").render_as_string(hide_password=False)
             )
             self.param = "%s"
+        elif self.dialect in ("mysql", "mariadb"):
+            import pymysql
+
+            self.conn = pymysql.connect(
+                host=parsed.host or "127.0.0.1",
+                port=parsed.port or 3306,
+                user=parsed.username or "root",
+                password=parsed.password or "",
+                database=parsed.database,
+                charset="utf8mb4",
+            )
+            self.dialect = "mysql"
+            self.param = "%s"
         else:
             raise SystemExit(f"no raw floor for {self.dialect}")
 
@@ -72,6 +86,10 @@ class Driver:
         if self.dialect == "postgresql":
             cur = self.conn.cursor(name="bench_floor")  # server-side: rows arrive in batches
             cur.itersize = 5000
+        elif self.dialect == "mysql":
+            import pymysql.cursors
+
+            cur = self.conn.cursor(pymysql.cursors.SSCursor)  # unbuffered: rows stream from the socket
         else:
             cur = self.conn.cursor()
         cur.execute(self.sql(text), params)
@@ -93,7 +111,8 @@ def export_floor(args: argparse.Namespace) -> dict[str, Any]:
         "ORDER BY id",
         list_id,
     )
-    decode = db.dialect == "sqlite"  # sqlite3 gives the JSON text; psycopg decodes json columns itself
+    # sqlite3 and PyMySQL give the JSON text; psycopg decodes json columns itself
+    decode = db.dialect in ("sqlite", "mysql")
     written = 0
     with args.out.open("wb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
@@ -155,7 +174,8 @@ def _scratch_table(database_url: str) -> tuple[list[str], list[Any]]:
             columns.append(Column(col["name"], Integer, primary_key=True, autoincrement=True))
         else:
             columns.append(Column(col["name"], col["type"], nullable=col["nullable"]))
-    table = Table(FLOOR_TABLE, metadata, *columns)
+    # On MySQL/MariaDB, the table options dotsync's own tables have (utf8mb4, binary collation)
+    table = Table(FLOOR_TABLE, metadata, *columns, mysql_charset="utf8mb4", mysql_collate="utf8mb4_bin")
     for i, index in enumerate(inspector.get_indexes("list_member")):
         Index(f"{FLOOR_TABLE}_ix{i}", *[table.c[c] for c in index["column_names"]], unique=index["unique"])
     for i, unique in enumerate(inspector.get_unique_constraints("list_member")):
