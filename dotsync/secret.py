@@ -8,6 +8,7 @@ configured, one is generated on first need into a key file created with mode 060
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -39,18 +40,44 @@ class SecretBox:
 
 
 def load_or_create_key(key_file: Path, configured: str | None = None) -> bytes:
-    """Return the configured key, else the key file's key, creating the file (mode 0600) if missing."""
+    """Return the configured key, else the key file's key, creating the file (mode 0600) if missing.
+
+    The file is written atomically: the key goes to a temporary file in the same directory (mode 0600), is
+    fsynced, then hard-linked to its name, which fails if a key is already there. So another process never
+    reads a half-written key, and two processes racing both end with the key of whichever linked first.
+    """
     if configured:
         return configured.strip().encode("ascii")
     if key_file.exists():
         return key_file.read_bytes().strip()
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    # O_EXCL: two processes racing to create the key must not end with different keys.
+    fd, temp_name = tempfile.mkstemp(prefix=f".{key_file.name}.", suffix=".tmp", dir=key_file.parent)
     try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return key_file.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-    return key
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp_name, key_file)  # never replaces an existing key, unlike rename
+        except FileExistsError:
+            return key_file.read_bytes().strip()
+        _fsync_directory(key_file.parent)
+        return key
+    finally:
+        os.unlink(temp_name)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the new directory entry durable (best effort: some file systems refuse to open a directory)."""
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -18,6 +21,56 @@ def test_key_file_created_with_mode_0600(tmp_path: Path) -> None:
     key = load_or_create_key(key_file)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert load_or_create_key(key_file) == key  # stable across calls
+
+
+def test_key_file_is_never_visible_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "secret.key"
+    seen_at_fsync: list[bool] = []
+    real_fsync = os.fsync
+
+    def watching_fsync(fd: int) -> None:
+        seen_at_fsync.append(key_file.exists())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", watching_fsync)
+    key = load_or_create_key(key_file)
+    assert seen_at_fsync[0] is False  # the key was written and fsynced before its name appeared
+    assert key_file.read_bytes() == key + b"\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key"]  # no temporary file left
+
+
+def test_key_created_meanwhile_by_another_process_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "secret.key"
+    theirs = Fernet.generate_key()
+    real_generate = Fernet.generate_key
+
+    def generate_after_the_other_process_won() -> bytes:
+        key_file.write_bytes(theirs + b"\n")  # the other process links its key between our check and our link
+        return real_generate()
+
+    monkeypatch.setattr(Fernet, "generate_key", staticmethod(generate_after_the_other_process_won))
+    assert load_or_create_key(key_file) == theirs
+    assert key_file.read_bytes() == theirs + b"\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key"]
+
+
+def _race_for_key(args: tuple[str, Any]) -> bytes:
+    key_file, barrier = args
+    barrier.wait()
+    return load_or_create_key(Path(key_file))
+
+
+def test_processes_racing_for_the_key_end_with_the_same_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret.key"
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with context.Pool(4) as pool:
+            keys = pool.map(_race_for_key, [(str(key_file), barrier)] * 4)
+    assert len(set(keys)) == 1
+    assert key_file.read_bytes().strip() == keys[0]
 
 
 def test_configured_key_wins(tmp_path: Path) -> None:
