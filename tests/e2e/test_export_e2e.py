@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from dotsync.db.models import Contact
 from tests.e2e.world import World, emails, people
 
 
@@ -45,6 +47,14 @@ def test_initial_export_of_50_members_with_mapped_fields(world: World) -> None:
     # Every exported contact got its Dotmailer id back through the contact import.
     members = world.json("list", "members", "customers")
     assert len(members) == 50
+    with world.app.sessions()() as session:
+        ids = dict(session.execute(select(Contact.email, Contact.origin_id)).all())
+    expected = {}
+    for email in emails(rows):
+        made = world.account.contact_by_email(email)
+        assert made is not None, email
+        expected[email] = made.id
+    assert ids == expected
 
 
 def test_removal_keeps_contacts_added_elsewhere(world: World) -> None:

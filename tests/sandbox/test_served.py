@@ -153,7 +153,10 @@ def test_click_command_calls_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--seed", str(bad)])
-    assert result.exit_code == 0  # run is faked here; the real one validates the seed
+    # run is faked here: the command hands the seed file over as given; the real run validates it
+    # (test_bad_seed), and its SeedError becomes a usage error (below).
+    assert result.exit_code == 0, result.output
+    assert calls[1]["seed"] == bad
     monkeypatch.setattr(sandbox_cmd, "run", lambda **kwargs: (_ for _ in ()).throw(SeedError("broken")))
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--seed", str(bad)])
     assert result.exit_code == 2 and "broken" in result.output
