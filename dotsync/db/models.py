@@ -151,6 +151,9 @@ class AddressBook(Timestamped, Base):
     connected_at: Mapped[datetime | None]
     sync_status: Mapped[str | None] = mapped_column(String(64))
     sync_error: Mapped[str | None] = mapped_column(Text)
+    # The import whose failure sync_error reports (cleared when a later import finishes); NULL when the error
+    # came from elsewhere (plan, upload, guard) or there is none.
+    sync_error_import_id: Mapped[str | None] = mapped_column(String(100))
     # Set when a connected book was not returned by Dotmailer any more; cleared when it comes back.
     missing_since: Mapped[datetime | None]
     last_contact_import_at: Mapped[datetime | None]

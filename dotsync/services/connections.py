@@ -251,6 +251,7 @@ def connect(
     book.connected_at = now
     book.sync_status = None
     book.sync_error = None
+    book.sync_error_import_id = None
     book.guard_held_reason = None
     _set_mappings(session, book, marketing_list, parsed, two_way)
     session.flush()

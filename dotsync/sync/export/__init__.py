@@ -232,6 +232,7 @@ def _plan(ctx: SyncContext, book: AddressBook, options: ExportOptions) -> tuple[
             return plan, held
         live_book.guard_held_reason = None
         live_book.sync_error = None
+        live_book.sync_error_import_id = None
         session.commit()
     return plan, None
 
@@ -250,6 +251,7 @@ def _hold(ctx: SyncContext, book_id: int, reason: str) -> None:
         if book is not None:
             book.guard_held_reason = reason
             book.sync_error = reason
+            book.sync_error_import_id = None
 
 
 def _record_book_error(ctx: SyncContext, book_id: int, message: str) -> None:
@@ -257,3 +259,4 @@ def _record_book_error(ctx: SyncContext, book_id: int, message: str) -> None:
         book = session.get(AddressBook, book_id)
         if book is not None:
             book.sync_error = message
+            book.sync_error_import_id = None

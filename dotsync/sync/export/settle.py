@@ -177,8 +177,9 @@ def _process_faults(
     export.finished_at = ctx.now
     export.error = None
     book.last_exported_at = ctx.now
-    if book.sync_status not in (None, IMPORT_FINISHED) and book.sync_error and "import" in book.sync_error:
+    if book.sync_error_import_id is not None:  # an earlier import's failure is over; other errors stay
         book.sync_error = None
+        book.sync_error_import_id = None
     book.sync_status = IMPORT_FINISHED
     result.finished += 1
     result.finished_rows += export.row_count
@@ -226,6 +227,7 @@ def _process_rejection(
     export.finished_at = ctx.now
     book.sync_status = IMPORT_REJECTED
     book.sync_error = f"import {export.import_id}: {reason}; {len(rows)} new contacts dropped"
+    book.sync_error_import_id = export.import_id
     book.last_exported_at = ctx.now
     result.finished += 1
     result.errors.append(book.sync_error)
@@ -238,6 +240,7 @@ def _terminal_error(
     export.error = message
     book.sync_status = export.status
     book.sync_error = f"import {export.import_id}: {message}"
+    book.sync_error_import_id = export.import_id
     result.requeued += _requeue(session, export.import_id, book.marketing_list_id)
     result.errors.append(book.sync_error)
 
