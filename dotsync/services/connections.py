@@ -144,14 +144,7 @@ def _set_mappings(
     maps: list[tuple[str, str]],
     two_way: Sequence[str] = (),
 ) -> None:
-    columns = set(marketing_list.field_columns or [])
-    for fields, _data_field in maps:
-        for field in fields.split("+"):
-            if field not in columns:
-                raise BadInputError(
-                    f"list {marketing_list.name!r} has no field {field!r}; its fields are: "
-                    + (", ".join(sorted(columns)) or "(none)")
-                )
+    _check_list_fields(marketing_list, maps)
     for mapping in list(book.mappings):
         session.delete(mapping)
     session.flush()
@@ -164,6 +157,27 @@ def _set_mappings(
                 two_way=data_field in two_way,
             )
         )
+
+
+def _check_list_fields(marketing_list: MarketingList, maps: Sequence[tuple[str, str]]) -> None:
+    columns = set(marketing_list.field_columns or [])
+    for fields, _data_field in maps:
+        for field in fields.split("+"):
+            if field not in columns:
+                raise BadInputError(
+                    f"list {marketing_list.name!r} has no field {field!r}; its fields are: "
+                    + (", ".join(sorted(columns)) or "(none)")
+                )
+
+
+def _check_guard_options(
+    remove_percent: float | None, remove_max: int | None, update_percent: float | None
+) -> None:
+    for value, label in ((remove_percent, "--remove-threshold"), (update_percent, "--update-threshold")):
+        if value is not None and not 0 <= value <= 100:
+            raise BadInputError(f"{label} must be a percentage between 0 and 100")
+    if remove_max is not None and remove_max < 0:
+        raise BadInputError("--remove-max must be 0 or more")
 
 
 def _data_field_names(names: Sequence[str], option: str) -> list[str]:
@@ -243,6 +257,7 @@ def connect(
     parsed = parse_maps(maps) if maps else default_maps(marketing_list.field_columns or [])
     two_way = _data_field_names(two_way, "--two-way")
     _check_incoming(marketing_list, parsed, two_way, import_new_contacts)
+    _check_list_fields(marketing_list, parsed)  # before any data field is created in Dotmailer
     _ensure_data_fields(session, integration, [d for _f, d in parsed], make_client, create_datafields)
     book.marketing_list_id = marketing_list.id
     book.import_new_contacts = import_new_contacts
@@ -276,6 +291,8 @@ def update_connection(
 ) -> AddressBook:
     marketing_list = get_list(session, list_name)
     book = connected_book(session, marketing_list)
+    # Every option is checked before anything changes, and before any data field is created in Dotmailer.
+    _check_guard_options(remove_percent, remove_max, update_percent)
     two_way = _data_field_names(two_way, "--two-way")
     one_way = _data_field_names(one_way, "--one-way")
     both = sorted(set(two_way) & set(one_way))
@@ -292,6 +309,7 @@ def update_connection(
         if name not in mapped:
             raise BadInputError(f"--one-way {name}: no list field is mapped to data field {name!r}")
     _check_incoming(marketing_list, parsed, two_way, import_new_contacts)
+    _check_list_fields(marketing_list, parsed)
     turned_on = bool(wanted - was_two_way) or (import_new_contacts is True and not book.import_new_contacts)
     if maps:
         _ensure_data_fields(
@@ -306,16 +324,11 @@ def update_connection(
     if import_new_contacts is not None:
         book.import_new_contacts = import_new_contacts
     _reread_if_new(book, turned_on)
-    for value, label in ((remove_percent, "--remove-threshold"), (update_percent, "--update-threshold")):
-        if value is not None and not 0 <= value <= 100:
-            raise BadInputError(f"{label} must be a percentage between 0 and 100")
     if remove_percent is not None:
         book.guard_remove_percent = remove_percent
     if update_percent is not None:
         book.guard_update_percent = update_percent
     if remove_max is not None:
-        if remove_max < 0:
-            raise BadInputError("--remove-max must be 0 or more")
         book.guard_remove_max = remove_max
     if resync:
         # Forget what was last sent: the next export plans and sends every subscribed member again.

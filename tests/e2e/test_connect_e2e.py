@@ -123,3 +123,42 @@ def test_a_connected_book_deleted_in_dotmailer_is_flagged_not_dropped(world: Wor
     world.run("connect", "customers", "Customers 2")
     world.settle()
     assert world.book_emails("Customers 2") == emails(people(12))
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (("--remove-threshold", "150"), "--remove-threshold must be a percentage between 0 and 100"),
+        (("--update-threshold", "-1"), "--update-threshold must be a percentage between 0 and 100"),
+        (("--remove-max", "-5"), "--remove-max must be 0 or more"),
+        (("--map", "shoe_size=SHOE_SIZE"), "has no field 'shoe_size'"),
+    ],
+)
+def test_connection_update_checks_every_option_before_creating_data_fields(
+    world: World, bad, message
+) -> None:
+    world.run("connect", "customers", "Customers")
+    before = world.json("connection", "show", "customers")
+    result = world.run(
+        "connection", "update", "customers", "--map", "city=CITY", *bad, "--create-datafields", expect=2
+    )
+    assert message in result.stderr
+    assert "CITY" not in world.account.data_fields  # nothing was created in Dotmailer
+    assert "SHOE_SIZE" not in world.account.data_fields
+    assert world.json("connection", "show", "customers") == before
+
+
+def test_connect_checks_list_fields_before_creating_data_fields(world: World) -> None:
+    result = world.run(
+        "connect",
+        "customers",
+        "Customers",
+        "--map",
+        "city=CITY",
+        "--map",
+        "shoe_size=SHOE_SIZE",
+        "--create-datafields",
+        expect=2,
+    )
+    assert "has no field 'shoe_size'" in result.stderr
+    assert "CITY" not in world.account.data_fields and "SHOE_SIZE" not in world.account.data_fields
