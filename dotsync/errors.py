@@ -59,6 +59,11 @@ class LockedError(DotsyncError):
 
     exit_code = EXIT_LOCKED
 
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        super().__init__(message)
+        # Who holds the lock, e.g. "locked by sync on host pid 12 since 2026-12-01 18:00:00 UTC", when known.
+        self.holder = holder
+
 
 class SyncFailedError(DotsyncError):
     """A run finished but did not do its job (one or more steps failed)."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option
+from dotsync.cli.options import integration_option, json_option, lock_wait_option
 from dotsync.console import info, print_json, print_mapping
 from dotsync.db.engine import session_scope
 from dotsync.services import connections as svc
+from dotsync.services.locking import LockWait, list_change
 
 _map_option = click.option(
     "--map",
@@ -164,6 +167,7 @@ def show(app: AppContext, list_name: str, as_json: bool) -> None:
     "--update-threshold", type=float, metavar="PCT", help="Hold exports updating more than PCT% (default 50)."
 )
 @click.option("--resync", is_flag=True, help="Send every subscribed member again on the next export.")
+@lock_wait_option
 @click.pass_obj
 def update(
     app: AppContext,
@@ -177,13 +181,16 @@ def update(
     remove_max: int | None,
     update_threshold: float | None,
     resync: bool,
+    lock_wait: float,
 ) -> None:
     """Change LIST's connection: replace its mappings (--map), their direction (--two-way, --one-way), the
     import of contacts new to the book, guard thresholds, or force a full resync.
 
     Turning --two-way or --import-new-contacts on makes the next import read the whole book once, so contacts
-    read before are looked at too."""
-    with session_scope(app.sessions()) as session:
+    read before are looked at too. --resync waits for a running sync of the integration (see --wait)."""
+    with list_change(
+        app.sessions(), list_name, kind="connection update", locked=resync, wait=_lock_wait(app, lock_wait)
+    ) as session:
         svc.update_connection(
             session,
             app.client_for,
@@ -204,12 +211,21 @@ def update(
     )
 
 
+def _lock_wait(app: AppContext, seconds: float) -> LockWait:
+    return LockWait(seconds=seconds, sleep=app.sleep or time.sleep, notify=info)
+
+
 @click.command("disconnect")
 @click.argument("list_name", metavar="LIST")
+@lock_wait_option
 @click.pass_obj
-def disconnect(app: AppContext, list_name: str) -> None:
-    """Disconnect LIST from its address book. Contacts stay in the book; history is kept."""
-    with session_scope(app.sessions()) as session:
+def disconnect(app: AppContext, list_name: str, lock_wait: float) -> None:
+    """Disconnect LIST from its address book. Contacts stay in the book; history is kept.
+
+    Waits for a running sync of the book's integration to finish first (see --wait)."""
+    with list_change(
+        app.sessions(), list_name, kind="disconnect", locked=True, wait=_lock_wait(app, lock_wait)
+    ) as session:
         book = svc.disconnect(session, list_name)
     info(
         f"List {list_name!r} disconnected from address book {book.name!r}; nothing was removed from the book."

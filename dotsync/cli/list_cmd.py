@@ -7,6 +7,7 @@ renders the result: results on stdout (only JSON with ``--json``), messages and 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ from typing import Any
 import click
 
 from dotsync.cli.context import AppContext
-from dotsync.cli.options import json_option
+from dotsync.cli.options import json_option, lock_wait_option
 from dotsync.console import ProgressReporter, info, print_json, print_mapping, print_table, progress_enabled
 from dotsync.db.engine import session_scope
 from dotsync.lists.members import LoadResult
 from dotsync.services import lists as svc
+from dotsync.services.locking import LockWait, list_change
 
 _csv_path = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 _out_path = click.Path(dir_okay=False, writable=True, path_type=Path)
@@ -393,9 +395,12 @@ def _echo_json_array(items: Iterable[dict[str, Any]]) -> None:
 @click.option(
     "--force", is_flag=True, help="Delete even while connected to an address book (disconnects it)."
 )
+@lock_wait_option
 @click.pass_obj
-def delete(app: AppContext, name: str, force: bool) -> None:
-    """Delete a list and its members. Refused while the list is connected to an address book, unless --force."""
-    with session_scope(app.sessions()) as session:
+def delete(app: AppContext, name: str, force: bool, lock_wait: float) -> None:
+    """Delete a list and its members. Refused while the list is connected to an address book, unless --force
+    (which first waits for a running sync of the book's integration to finish, see --wait)."""
+    wait = LockWait(seconds=lock_wait, sleep=app.sleep or time.sleep, notify=info)
+    with list_change(app.sessions(), name, kind="list delete", locked=force, wait=wait) as session:
         book = svc.delete_list(session, name, force=force)
     info(f"List {name!r} deleted" + (f" (disconnected from address book {book!r})." if book else "."))

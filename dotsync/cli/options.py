@@ -11,3 +11,14 @@ integration_option = click.option(
     metavar="NAME",
     help="Integration to use (default: the only one, or every active one for cron commands).",
 )
+
+lock_wait_option = click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="While a sync of the list's integration is running, wait this long for it to finish (0: do not wait); "
+    "still running after that: exit 75, nothing changed.",
+)

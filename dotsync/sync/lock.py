@@ -147,7 +147,10 @@ def _file_lock(engine: Engine, integration_id: int, name: str, holder: str) -> I
 def _locked(name: str, holder: str | None, since: datetime | None) -> LockedError:
     who = holder or "another dotsync run"
     when = f" since {since:%Y-%m-%d %H:%M:%S} UTC" if since else ""
-    return LockedError(f"integration {name!r} is busy: locked by {who}{when}; this run was skipped")
+    return LockedError(
+        f"integration {name!r} is busy: locked by {who}{when}; this run was skipped",
+        holder=f"locked by {who}{when}",
+    )
 
 
 def is_lock_free(engine: Engine, integration_id: int) -> bool:
