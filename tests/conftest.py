@@ -105,7 +105,8 @@ def create_server_database() -> str:
 
 def drop_server_database(url: str) -> None:
     name = make_url(url).database
-    assert name and name.startswith("dotsync_t_"), f"refusing to drop {name!r}"
+    assert name, f"refusing to drop {name!r}"
+    assert name.startswith("dotsync_t_"), f"refusing to drop {name!r}"
     if PG_ADMIN_URL:
         drop_pg_database(PG_ADMIN_URL, name)
     elif MYSQL_ADMIN_URL:

@@ -77,13 +77,16 @@ def test_bench_runs_on_100_members(tmp_path: Path) -> None:
         phases[k]["api_calls_total"] for k in ("first_export", "settle", "cycle_2", "cycle_3")
     )
     for name, budget in budgets.items():
-        assert isinstance(budget["ok"], bool) and budget["value"] is not None, name
+        assert isinstance(budget["ok"], bool), name
+        assert budget["value"] is not None, name
     assert done.returncode == (0 if all(b["ok"] for b in budgets.values()) else 1)
-    assert result["startup"]["help_s"] > 0 and result["startup"]["import_click_s"] > 0
+    assert result["startup"]["help_s"] > 0
+    assert result["startup"]["import_click_s"] > 0
     table = (out / "results.md").read_text()
     assert table.startswith("### sqlite, 100 members")
     assert "| help_over_import_click |" in table
-    assert not (out / "work").exists() and not (out / "work-reference").exists()
+    assert not (out / "work").exists()
+    assert not (out / "work-reference").exists()
 
     # The docs keep one section per database and size: a second run of the same size replaces the first.
     docs = tmp_path / "benchmarks.md"

@@ -42,8 +42,10 @@ def test_show_and_list_json_never_show_the_password(cli_run) -> None:
     shown = cli_run("integration", "show", "acme", "--json")
     assert shown.exit_code == 0
     data = json.loads(shown.stdout)
-    assert data["name"] == "acme" and data["username"] == "apiuser-1@apiconnector.com"
-    assert PASSWORD not in shown.stdout and "password" not in shown.stdout.lower()
+    assert data["name"] == "acme"
+    assert data["username"] == "apiuser-1@apiconnector.com"
+    assert PASSWORD not in shown.stdout
+    assert "password" not in shown.stdout.lower()
     listed = cli_run("integration", "list", "--json")
     assert [i["name"] for i in json.loads(listed.stdout)] == ["acme"]
     assert PASSWORD not in listed.stdout
@@ -64,7 +66,8 @@ def test_password_not_in_verbose_logs(cli_run, caplog) -> None:
             input=PASSWORD + "\n",
         )
     assert result.exit_code == 0
-    assert PASSWORD not in result.stderr and PASSWORD not in result.stdout
+    assert PASSWORD not in result.stderr
+    assert PASSWORD not in result.stdout
     assert PASSWORD not in caplog.text
 
 
@@ -116,9 +119,11 @@ def test_bad_api_url_is_exit_2(cli_run) -> None:
 def test_duplicate_name_and_unknown_name(cli_run) -> None:
     assert _create(cli_run).exit_code == 0
     again = _create(cli_run)
-    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert again.exit_code == 2
+    assert "already exists" in again.stderr
     missing = cli_run("integration", "show", "nope")
-    assert missing.exit_code == 2 and "no integration named 'nope'" in missing.stderr
+    assert missing.exit_code == 2
+    assert "no integration named 'nope'" in missing.stderr
 
 
 def test_update_and_delete(cli_run) -> None:
@@ -126,7 +131,8 @@ def test_update_and_delete(cli_run) -> None:
     result = cli_run("integration", "update", "acme", "--owner", "marketing", "--inactive", "--no-check")
     assert result.exit_code == 0, result.stderr
     data = json.loads(cli_run("integration", "show", "acme", "--json").stdout)
-    assert data["owner"] == "marketing" and data["active"] is False
+    assert data["owner"] == "marketing"
+    assert data["active"] is False
     assert cli_run("integration", "delete", "acme", "--yes").exit_code == 0
     assert json.loads(cli_run("integration", "list", "--json").stdout) == []
 

@@ -94,7 +94,8 @@ def test_connect_discovers_the_endpoint_and_uses_it_for_later_calls(
 
     info = client.connect()
 
-    assert info.name == "Demo" and info.main_email == "demo@apiconnector.com"
+    assert info.name == "Demo"
+    assert info.main_email == "demo@apiconnector.com"
     assert client.endpoint == "https://r1-api.dotmailer.com"
     assert client.account_info is info
     _assert_standard_headers(info_route.calls[0].request)
@@ -197,7 +198,7 @@ def test_missing_credentials_are_a_config_error() -> None:
 
 
 def test_invalid_page_size_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="page_size must be between 1 and 1000"):
         DotmailerClient(USERNAME, PASSWORD, page_size=1001)
 
 
@@ -648,9 +649,11 @@ def test_campaign_feeds_full_and_since(
         return_value=httpx.Response(200, json=payload)
     )
     rows = list(getattr(client, method)(4))
-    assert len(rows) == 1 and check(rows[0])
+    assert len(rows) == 1
+    assert check(rows[0])
     rows = list(getattr(client, method)(4, since=SINCE))
-    assert len(rows) == 1 and check(rows[0])
+    assert len(rows) == 1
+    assert check(rows[0])
     assert _params(full) == _params(since) == {"select": "1000", "skip": "0"}
 
 
@@ -789,7 +792,8 @@ def test_429_then_200_waits_as_told(
     assert client.calls_made == 3
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
-    assert "HTTP 429" in warnings[0].getMessage() and "attempt 2 of 5" in warnings[0].getMessage()
+    assert "HTTP 429" in warnings[0].getMessage()
+    assert "attempt 2 of 5" in warnings[0].getMessage()
 
 
 def test_503_then_200_backs_off(
@@ -837,7 +841,8 @@ def test_400_is_not_retried(
     )
     with pytest.raises(BadRequestError):
         client.get_address_book(1)
-    assert route.call_count == 1 and fake_sleep.calls == []
+    assert route.call_count == 1
+    assert fake_sleep.calls == []
 
 
 def test_api_usage_exceeded_is_not_retried(respx_mock: respx.MockRouter, client: DotmailerClient) -> None:
@@ -945,7 +950,8 @@ def test_creating_posts_follow_the_same_rule(
     with pytest.raises(OutcomeUnknownError) as info:
         getattr(client, method)(*args)
     assert not isinstance(info.value, UploadOutcomeUnknownError)
-    assert route.call_count == 1 and fake_sleep.calls == []
+    assert route.call_count == 1
+    assert fake_sleep.calls == []
 
 
 def test_create_with_unreadable_success_answer(respx_mock: respx.MockRouter, client: DotmailerClient) -> None:
@@ -1040,8 +1046,10 @@ def test_credentials_never_reach_logs_or_messages(
     assert PASSWORD not in text
     assert token not in text
     assert "Authorization: " not in text
-    assert "***" in messages[0] and "***" in messages[1]
-    assert auth.value.api_message is not None and PASSWORD not in auth.value.api_message
+    assert "***" in messages[0]
+    assert "***" in messages[1]
+    assert auth.value.api_message is not None
+    assert PASSWORD not in auth.value.api_message
 
 
 def test_error_body_that_is_a_json_array(respx_mock: respx.MockRouter, client: DotmailerClient) -> None:

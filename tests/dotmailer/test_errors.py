@@ -89,7 +89,8 @@ def test_error_table_through_the_client(
     if body is not None:
         assert body["message"] in str(error)
         assert error.api_message == body["message"]
-    assert PASSWORD not in str(error) and USERNAME not in str(error)
+    assert PASSWORD not in str(error)
+    assert USERNAME not in str(error)
 
 
 def test_credential_errors_are_config_errors() -> None:
@@ -131,4 +132,5 @@ def test_error_for_response_builds_hints_and_detail() -> None:
         "Dotmailer API call GET /v2/x failed: HTTP 401: empty response body (check the API user name and password)"
     )
     limited = error_for_response(call="GET /v2/x", status=429, api_message="slow", retry_after=9.0)
-    assert isinstance(limited, RateLimitedError) and limited.retry_after == 9.0
+    assert isinstance(limited, RateLimitedError)
+    assert limited.retry_after == 9.0

@@ -72,7 +72,8 @@ def test_every_documented_date_form_becomes_aware_utc(text: str | None, expected
     parsed = parse_api_datetime(text)
     assert parsed == expected
     if parsed is not None:
-        assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+        assert parsed.utcoffset() is not None
+        assert parsed.utcoffset().total_seconds() == 0
 
 
 def test_datetime_objects_are_normalised_to_utc() -> None:
@@ -81,9 +82,16 @@ def test_datetime_objects_are_normalised_to_utc() -> None:
     assert parse_api_datetime(naive.date()) == datetime(2020, 1, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "2015-13-45T00:00:00", 12345])
-def test_unparseable_dates_are_rejected(bad: Any) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("yesterday", "not a recognised date"),
+        ("2015-13-45T00:00:00", r"month must be in 1\.\.12"),
+        (12345, "expected a date string, got int"),
+    ],
+)
+def test_unparseable_dates_are_rejected(bad: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         parse_api_datetime(bad)
 
 
@@ -127,7 +135,9 @@ def test_address_books(casing: str) -> None:
 @casings
 def test_contacts_with_data_fields(casing: str) -> None:
     contacts = [ApiContact.model_validate(item) for item in _in(casing, CONTACTS)]
-    assert contacts[0].id == 11 and contacts[0].status == "SoftBounced" and contacts[0].data_fields == []
+    assert contacts[0].id == 11
+    assert contacts[0].status == "SoftBounced"
+    assert contacts[0].data_fields == []
     alex = contacts[1]
     assert (alex.email, alex.opt_in_type, alex.email_type, alex.status) == (
         "test4@test.com",
@@ -187,16 +197,19 @@ def test_campaigns(casing: str) -> None:
         "Sent",
         "WebMailForward",
     )
-    assert sent.from_address is not None and sent.from_address.email == "demo@apiconnector.com"
+    assert sent.from_address is not None
+    assert sent.from_address.email == "demo@apiconnector.com"
     assert sent.from_address.id == 1
     assert sent.is_split_test is False
-    assert sent.html_content is None and sent.reply_to_address == "demo@apiconnector.com"
+    assert sent.html_content is None
+    assert sent.reply_to_address == "demo@apiconnector.com"
 
 
 def test_campaign_from_oro_mock_with_lower_keys_and_strings() -> None:
     campaign = ApiCampaign.model_validate(ORO_CAMPAIGN)
     assert campaign.from_name == "CityBeach"
-    assert campaign.from_address is not None and campaign.from_address.id == 6141
+    assert campaign.from_address is not None
+    assert campaign.from_address.id == 6141
     assert campaign.html_content is None  # the string "null"
     assert campaign.plain_text_content is None
     assert campaign.is_split_test is False  # the string "false"
@@ -205,7 +218,8 @@ def test_campaign_from_oro_mock_with_lower_keys_and_strings() -> None:
 
 def test_campaign_sender_given_as_plain_email() -> None:
     campaign = ApiCampaign.model_validate({"id": 1, "fromAddress": "news@example.com", "status": "NewStatus"})
-    assert campaign.from_address is not None and campaign.from_address.email == "news@example.com"
+    assert campaign.from_address is not None
+    assert campaign.from_address.email == "news@example.com"
     assert campaign.status == "NewStatus"  # unknown enum values are kept, not rejected
     assert ApiCampaign.model_validate({"id": 1, "fromAddress": ""}).from_address is None
 
@@ -309,7 +323,8 @@ def test_summary_missing_counts_default_to_zero() -> None:
 def test_activities(casing: str) -> None:
     row = ApiCampaignContactSummary.model_validate(_in(casing, ACTIVITIES_LOWER)[0])
     assert row.contact_id == 147
-    assert row.num_opens == 3 and row.num_estimated_forwards == 2
+    assert row.num_opens == 3
+    assert row.num_estimated_forwards == 2
     assert row.date_sent == datetime(2015, 4, 15, 13, 48, 33, 13000, tzinfo=UTC)
     assert row.first_open_ip == "61.249.92.173"
     assert (row.unsubscribed, row.soft_bounced, row.hard_bounced) == (False, False, False)
@@ -319,7 +334,9 @@ def test_activity_boolean_strings_and_missing_dates() -> None:
     row = ApiCampaignContactSummary.model_validate(
         {"contactId": 1, "unsubscribed": "true", "hardBounced": "True", "dateFirstOpened": None}
     )
-    assert row.unsubscribed is True and row.hard_bounced is True and row.soft_bounced is False
+    assert row.unsubscribed is True
+    assert row.hard_bounced is True
+    assert row.soft_bounced is False
     assert row.date_first_opened is None
 
 

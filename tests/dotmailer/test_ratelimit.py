@@ -76,7 +76,8 @@ def test_after_a_429_no_call_is_made_until_the_reset(
     assert clock.slept == [42.0]  # x-ratelimit-reset read as seconds until the reset
     assert seen == [NOW, NOW + 42]  # the second call only once the reset had passed
     hit = client.rate_limits.last_hit
-    assert hit is not None and (hit.scheme, hit.limit, hit.scope) == ("tiered", 35, "low")
+    assert hit is not None
+    assert (hit.scheme, hit.limit, hit.scope) == ("tiered", 35, "low")
     assert client.rate_limits.scheme == "tiered"
     assert hit.describe() == "429 on GET /v2/address-books/{id}, limit 35, scope low, reset after 42 s"
 
@@ -107,9 +108,11 @@ def test_a_wait_longer_than_max_wait_stops_without_calling_again(
     client = _client(make_client, clock, max_wait=240)
     with pytest.raises(RateLimitWaitError, match="resuming next run") as info:
         client.get_address_book(1)
-    assert isinstance(info.value, BudgetExhaustedError) and isinstance(info.value, RateLimitedError)
+    assert isinstance(info.value, BudgetExhaustedError)
+    assert isinstance(info.value, RateLimitedError)
     assert info.value.retry_after == 600.0
-    assert route.call_count == 1 and clock.slept == []
+    assert route.call_count == 1
+    assert clock.slept == []
     assert client.rate_limits.blocked_until == NOW + 600
     # Any later call of this run is refused before it is sent.
     with pytest.raises(RateLimitWaitError):
@@ -137,7 +140,8 @@ def test_a_stored_resume_time_is_honoured_by_the_next_run(
     assert route.call_count == 0  # no call at all before the reset
     later = MovingClock()
     assert _client(make_client, later, max_wait=60, blocked_until=NOW + 30).get_address_book(1).id == 1
-    assert later.slept == [30.0] and route.call_count == 1
+    assert later.slept == [30.0]
+    assert route.call_count == 1
 
 
 def test_pacing_waits_for_the_reset_instead_of_drawing_a_429(
@@ -156,7 +160,8 @@ def test_pacing_waits_for_the_reset_instead_of_drawing_a_429(
         client.get_address_book(1)
     # nothing left: wait the 20 s to the reset; 2 of 100 left: spread 30 s over the 3 calls; 50 left: no wait.
     assert clock.slept == [20.0, 10.0]
-    assert route.call_count == 4 and client.rate_limits.last_hit is None
+    assert route.call_count == 4
+    assert client.rate_limits.last_hit is None
 
 
 def test_repeated_429s_stop_the_run_after_max_attempts(
@@ -166,7 +171,8 @@ def test_repeated_429s_stop_the_run_after_max_attempts(
     route = respx_mock.get(f"{V2}/address-books/1").mock(return_value=_limited("5"))
     with pytest.raises(RateLimitWaitError, match="refused 3 time"):
         _client(make_client, clock, max_attempts=3).get_address_book(1)
-    assert route.call_count == 3 and clock.slept == [5.0, 5.0]
+    assert route.call_count == 3
+    assert clock.slept == [5.0, 5.0]
 
 
 def test_a_429_without_any_hint_backs_off(respx_mock: respx.MockRouter, make_client: MakeClient) -> None:
@@ -175,7 +181,8 @@ def test_a_429_without_any_hint_backs_off(respx_mock: respx.MockRouter, make_cli
     client = _client(make_client, clock)
     client.get_address_book(1)
     assert clock.slept == [2.0]
-    assert client.rate_limits.last_hit is not None and client.rate_limits.last_hit.reset_at is None
+    assert client.rate_limits.last_hit is not None
+    assert client.rate_limits.last_hit.reset_at is None
 
 
 def test_the_flat_hourly_scheme(respx_mock: respx.MockRouter, make_client: MakeClient) -> None:
@@ -183,13 +190,15 @@ def test_the_flat_hourly_scheme(respx_mock: respx.MockRouter, make_client: MakeC
     respx_mock.get(f"{V2}/address-books/1").mock(return_value=httpx.Response(400, json={"message": CAPPED}))
     client = make_client(endpoint=None)
     client.connect()
-    assert client.rate_limits.scheme == "hourly" and client.calls_remaining == 1985
+    assert client.rate_limits.scheme == "hourly"
+    assert client.calls_remaining == 1985
     assert not client.rate_limits.scheme_certain  # a tiered account may report an hourly figure too
     with pytest.raises(ApiUsageExceededError):
         client.get_address_book(1)
     assert client.rate_limits.scheme_certain
     hit = client.rate_limits.last_hit
-    assert hit is not None and hit.scheme == "hourly"
+    assert hit is not None
+    assert hit.scheme == "hourly"
     assert hit.describe() == "hourly allowance spent on GET /v2/address-books/{id} (ERROR_APIUSAGE_EXCEEDED)"
 
 
@@ -237,7 +246,9 @@ def test_a_stale_endpoint_is_rediscovered_once(
     moved = respx_mock.get(f"{fresh}/v2/address-books/1").mock(return_value=_book())
     client = make_client(endpoint=stale)
     assert client.get_address_book(1).id == 1
-    assert client.endpoint == fresh and info.call_count == 1 and moved.call_count == 1
+    assert client.endpoint == fresh
+    assert info.call_count == 1
+    assert moved.call_count == 1
     # Once per client: a second refusal on the new endpoint is an error, not another discovery.
     moved.mock(
         return_value=httpx.Response(401, json={"message": "Authorization has been denied for this request."})
@@ -258,4 +269,5 @@ def test_a_refusal_from_an_endpoint_that_did_not_move_stands(
     )
     with pytest.raises(AccessDeniedError, match="Forbidden"):
         make_client().get_address_book(1)
-    assert info.call_count == 1 and route.call_count == 1
+    assert info.call_count == 1
+    assert route.call_count == 1

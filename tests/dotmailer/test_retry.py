@@ -125,7 +125,7 @@ def test_retry_after_headers(headers: dict[str, str], expected: float | None) ->
 
 
 def test_policy_validation() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_attempts must be at least 1"):
         RetryPolicy(max_attempts=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="jitter must be between 0 and 1"):
         RetryPolicy(jitter=1.5)

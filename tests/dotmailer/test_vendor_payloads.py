@@ -45,7 +45,8 @@ def raw(name: str) -> bytes:
 def test_every_data_file_is_listed_in_its_readme() -> None:
     readme = (DATA / "README.md").read_text(encoding="utf-8")
     files = sorted(p.name for p in DATA.iterdir() if p.name != "README.md")
-    assert files and all(f"`{name}`" in readme for name in files)
+    assert files
+    assert all(f"`{name}`" in readme for name in files)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +210,8 @@ def test_campaigns(respx_mock: respx.MockRouter, make_client: MakeClient) -> Non
     [oro] = client.iter_address_book_campaigns(5)
     assert (oro.from_name, oro.html_content, oro.is_split_test) == ("CityBeach", None, False)
     one = client.get_campaign(6302600)
-    assert one.from_address is not None and one.from_address.email == "products@mycompany.com"
+    assert one.from_address is not None
+    assert one.from_address.email == "products@mycompany.com"
 
 
 @pytest.mark.parametrize("name", ["campaign_summary.json", "campaign_summary_commerce.json"])
@@ -259,7 +261,8 @@ def test_one_malformed_activity_row_is_skipped_and_the_page_kept(
         "2020-01-021T09:40:18.527",
     )
     assert skipped.field == "dateSent (email malformed@example.com)"  # as the API spells it
-    assert "row 2" in skipped.describe() and "row skipped" in skipped.describe()
+    assert "row 2" in skipped.describe()
+    assert "row skipped" in skipped.describe()
 
 
 @pytest.mark.parametrize(
@@ -317,7 +320,8 @@ def test_vendor_error_messages(
     )
     with pytest.raises(expected) as info:
         make_client(max_attempts=1).get_address_book(1)
-    assert message in str(info.value) and "GET /v2/address-books/{id}" in str(info.value)
+    assert message in str(info.value)
+    assert "GET /v2/address-books/{id}" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -353,7 +357,9 @@ def test_an_opt_out_with_a_malformed_date_is_kept_without_it(
         ("late@example.com", True),
     ]
     [report] = client.skipped_rows
-    assert report.kept and report.row == 2 and report.value == "2020-01-021T09:40:18"
+    assert report.kept
+    assert report.row == 2
+    assert report.value == "2020-01-021T09:40:18"
     assert report.describe().endswith("value ignored, row kept")
 
 

@@ -73,7 +73,8 @@ def test_resync_and_a_mapping_change_plan_every_member_again(world: World) -> No
     _settled_static(world, 15)
     world.run("connection", "update", "customers", "--resync")
     plan = _plan(world)
-    assert plan["add"] == 15 and plan["unchanged"] == 0
+    assert plan["add"] == 15
+    assert plan["unchanged"] == 0
 
     world.run("connection", "update", "customers", "--resync", "--update-threshold", "100")
     world.tick()
@@ -134,7 +135,9 @@ def test_new_rows_that_cannot_be_uploaded_now_wait_as_scheduled_rows(world: Worl
     world.run("connect", "customers", "Customers", "--map", "first_name=FIRSTNAME")
     world.tick()
     first = _counts(world, world.run("dotmailer", "export", "--json"))
-    assert first["status"] == "waiting" and first["uploads"] == 1 and 0 < first["rows_uploaded"] < 30
+    assert first["status"] == "waiting"
+    assert first["uploads"] == 1
+    assert 0 < first["rows_uploaded"] < 30
     # The rows not sent are kept as scheduled: the next plan has nothing new to read, the upload sends them.
     assert _plan(world)["add"] == 0
     for _ in range(30):

@@ -31,7 +31,8 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
     account = sandbox.account()
     with DotmailerClient(USER, PASSWORD, url, sleep=lambda _s: None) as client:
         info = client.connect()
-        assert info.name == "Served" and client.endpoint == url.rstrip("/")
+        assert info.name == "Served"
+        assert client.endpoint == url.rstrip("/")
         assert client.get_account_info().calls_remaining is not None
 
         book = client.create_address_book("Served book", "Public")
@@ -53,7 +54,8 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
             status = client.get_contact_import(started.id).status
         assert status == "Finished"
         report = client.get_contact_import_report(started.id)
-        assert report.new_contacts == 2 and report.invalid_entries == 1
+        assert report.new_contacts == 2
+        assert report.invalid_entries == 1
         faults = client.get_contact_import_faults(started.id)
         assert [f.email for f in faults] == ["bad-email"]
 
@@ -86,9 +88,11 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
         assert client.get_campaign(campaign.id).status == "Sent"
         assert campaign.id in {c.id for c in client.iter_campaigns_with_activity_since(T0)}
         summary = client.get_campaign_summary(campaign.id)
-        assert summary.num_total_sent == 2 and summary.num_total_unique_opens == 1
+        assert summary.num_total_sent == 2
+        assert summary.num_total_unique_opens == 1
         activities = {a.email: a for a in client.iter_campaign_activities(campaign.id)}
-        assert activities["d@example.com"].num_opens >= 1 and activities["e@example.com"].num_opens == 0
+        assert activities["d@example.com"].num_opens >= 1
+        assert activities["e@example.com"].num_opens == 0
         assert list(client.iter_campaign_activities(campaign.id, since=T0))
         assert {c.email for c in client.iter_campaign_clicks(campaign.id)} == {"d@example.com"}
         assert {o.email for o in client.iter_campaign_opens(campaign.id, since=T0)} == {"d@example.com"}

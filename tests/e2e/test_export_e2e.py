@@ -41,9 +41,9 @@ def test_initial_export_of_50_members_with_mapped_fields(world: World) -> None:
     contact = world.account.contact_by_email("person7@example.com")
     assert contact is not None
     fields = {k.upper(): v for k, v in (contact.data or {}).items()}
-    assert (
-        fields["FIRSTNAME"] == "First7" and fields["FULLNAME"] == "First7 Last7" and fields["CITY"] == "City0"
-    )
+    assert fields["FIRSTNAME"] == "First7"
+    assert fields["FULLNAME"] == "First7 Last7"
+    assert fields["CITY"] == "City0"
     # Every exported contact got its Dotmailer id back through the contact import.
     members = world.json("list", "members", "customers")
     assert len(members) == 50
@@ -114,7 +114,8 @@ def test_suppressed_email_in_faults_report_is_not_sent_twice(world: World) -> No
         for m in world.json("list", "members", "customers", "--state", "all")
         if m["email"] == "person3@example.com"
     )
-    assert member["state"] == "unsubscribed" and member["reason"]
+    assert member["state"] == "unsubscribed"
+    assert member["reason"]
     assert "person3@example.com" not in world.book_emails("Customers")
 
 

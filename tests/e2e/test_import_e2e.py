@@ -210,7 +210,8 @@ def _assert_mirrors(
                     select(ListMember).where(ListMember.list_id == list_id, ListMember.email == email)
                 )
                 if member is not None:
-                    assert member.state == "unsubscribed" and member.state_reason
+                    assert member.state == "unsubscribed"
+                    assert member.state_reason
         # Account suppressions: contact status, and every connected list's member unsubscribed.
         for email, reason in account.suppressed_emails().items():
             assert contacts[email].status == reason
@@ -231,7 +232,8 @@ def _assert_mirrors(
         }
         for sandbox_campaign in sent:
             local = campaigns[sandbox_campaign.id]
-            assert not local.is_deleted and local.name == sandbox_campaign.name
+            assert not local.is_deleted
+            assert local.name == sandbox_campaign.name
             activities = {
                 a.email: a for a in session.scalars(select(Activity).where(Activity.campaign_id == local.id))
             }

@@ -91,16 +91,19 @@ def test_a_removal_that_takes_20_s_is_kept_pending_then_forgotten_once_confirmed
     assert all(r.added_by_dotsync and r.removal_requested_at is not None for r in rows.values())
     # Exported again within the first minute: nothing is asked, nothing sent twice.
     assert _export(world)["removed"] == 0
-    assert world.sandbox.calls.count(CHECK) == 0 and _removal_posts(world) == 1
+    assert world.sandbox.calls.count(CHECK) == 0
+    assert _removal_posts(world) == 1
     # Dotmailer applies the removal after 20 s; the next cycle's check confirms it and forgets the rows.
     world.tick()
     world.run("integration", "sync")
     mark = len(world.sandbox.calls)
     outcome = _export(world)
-    assert outcome["removals_confirmed"] == 3 and outcome["removals_resent"] == 0
+    assert outcome["removals_confirmed"] == 3
+    assert outcome["removals_resent"] == 0
     # Three rows due on a one-page book: one read of its listing answers them all (cheaper than 3 checks).
     asked = Counter(r.endpoint for r in world.sandbox.calls.records[mark:])
-    assert asked[f"GET {LISTING}"] == 1 and asked[f"GET {CHECK}"] == 0
+    assert asked[f"GET {LISTING}"] == 1
+    assert asked[f"GET {CHECK}"] == 0
     assert _rows(world, GONE) == {}
     assert world.book_emails("Customers") == emails(people(10)) - set(GONE)
     assert _removal_posts(world) == 1
@@ -108,7 +111,8 @@ def test_a_removal_that_takes_20_s_is_kept_pending_then_forgotten_once_confirmed
     mark = len(world.sandbox.calls)
     world.cycle()
     asked = Counter(r.endpoint for r in world.sandbox.calls.records[mark:])
-    assert asked[f"GET {LISTING}"] == 0 and asked[f"GET {CHECK}"] == 0
+    assert asked[f"GET {LISTING}"] == 0
+    assert asked[f"GET {CHECK}"] == 0
 
 
 def test_a_removal_not_applied_is_sent_again_at_most_three_times_then_shown(world: World) -> None:
@@ -120,7 +124,8 @@ def test_a_removal_not_applied_is_sent_again_at_most_three_times_then_shown(worl
         _export(world, 4)
     assert _removal_posts(world) == pending_removals.MAX_ATTEMPTS
     (row,) = _rows(world, GONE[:1]).values()
-    assert row.removal_attempts == 3 and row.removal_requested_at is not None
+    assert row.removal_attempts == 3
+    assert row.removal_requested_at is not None
     view = world.json("status")[0]
     (book,) = view["books"]
     assert book["pending_removals"] == 1
@@ -139,7 +144,8 @@ def test_a_removal_not_applied_is_sent_again_at_most_three_times_then_shown(worl
     assert _export(world, 4).get("removals_confirmed") == 1
     assert _rows(world, GONE[:1]) == {}
     (book,) = world.json("status")[0]["books"]
-    assert book["removal_note"] is None and book["pending_removals"] == 0
+    assert book["removal_note"] is None
+    assert book["pending_removals"] == 0
 
 
 def test_a_member_re_added_during_the_removal_waits_then_reaches_the_book(world: World) -> None:
@@ -158,7 +164,9 @@ def test_a_member_re_added_during_the_removal_waits_then_reaches_the_book(world:
     assert world.upload_count(email) == uploads + 1
     assert world.book_emails("Customers") == emails(people(10))
     (row,) = _rows(world, [email]).values()
-    assert row.added_by_dotsync and row.removal_requested_at is None and row.status == "Subscribed"
+    assert row.added_by_dotsync
+    assert row.removal_requested_at is None
+    assert row.status == "Subscribed"
 
 
 def test_a_member_re_added_and_removed_again_is_removed_again(world: World) -> None:
@@ -197,7 +205,8 @@ def test_a_crash_between_the_removal_and_its_record_sends_it_again(
             world.cli("dotmailer", "export")
     assert _removal_posts(world) == 1
     rows = _rows(world, GONE)
-    assert set(rows) == set(GONE) and all(r.removal_requested_at is None for r in rows.values())
+    assert set(rows) == set(GONE)
+    assert all(r.removal_requested_at is None for r in rows.values())
     # The next cycles send the removal again (idempotent), confirm it and converge.
     world.settle()
     assert _removal_posts(world) == 2
@@ -214,10 +223,12 @@ def test_checks_are_bounded_per_run(world: World, monkeypatch: pytest.MonkeyPatc
     listings = world.sandbox.calls.count(LISTING, method="GET")
     _export(world, 4)
     first = _export(world, 4)
-    assert first["removals_confirmed"] == 2 and world.sandbox.calls.count(CHECK) == 2
+    assert first["removals_confirmed"] == 2
+    assert world.sandbox.calls.count(CHECK) == 2
     assert len(_rows(world, GONE)) == 1
     second = _export(world, 4)
-    assert second["removals_confirmed"] == 1 and world.sandbox.calls.count(CHECK) == 3
+    assert second["removals_confirmed"] == 1
+    assert world.sandbox.calls.count(CHECK) == 3
     assert _rows(world, GONE) == {}
     assert world.sandbox.calls.count(LISTING, method="GET") == listings  # no read of the book's listing
 
@@ -232,7 +243,8 @@ def test_an_opt_out_during_the_removal_is_kept(world: World) -> None:
     world.account.unsubscribe("Customers", email)
     world.cycle()  # the import reads the opt-out; the export confirms the removal
     (row,) = _rows(world, [email]).values()
-    assert row.status == "Unsubscribed" and row.removal_requested_at is None
+    assert row.status == "Unsubscribed"
+    assert row.removal_requested_at is None
     uploads = world.upload_count(email)
     world.run("list", "add", "customers", email)
     world.settle()

@@ -97,10 +97,12 @@ def test_after_a_big_upload_the_book_is_read_back_once(
         sum(calls["GET /v2/address-books/{id}/contacts"] for _c, calls in per_cycle) == 0
     )  # no full re-read
     contacts = _contacts(w)
-    assert len(contacts) == N and all(c.origin_id is not None for c in contacts.values())
+    assert len(contacts) == N
+    assert all(c.origin_id is not None for c in contacts.values())
     # The watermark is Dotmailer's clock when the last read began (cycle 6), whatever our clock says.
     watermark = _watermark(w)
-    assert watermark is not None and abs(watermark - w.sandbox.now()) < timedelta(seconds=2)
+    assert watermark is not None
+    assert abs(watermark - w.sandbox.now()) < timedelta(seconds=2)
 
 
 @pytest.mark.parametrize("skew", SKEWS, ids=["our-clock-right", "ours-3h-ahead", "ours-3h-behind"])
@@ -120,7 +122,8 @@ def test_a_change_visible_late_inside_the_overlap_is_still_read(
     changed.modified = read_at - timedelta(minutes=2)
     w.account.touch()
     counts, calls = _cycle(w)
-    assert counts["contacts"] == 1 and _reads(calls) == 1
+    assert counts["contacts"] == 1
+    assert _reads(calls) == 1
     assert _contacts(w)["person7@example.com"].data_fields["FIRSTNAME"] == "Late"
     # And one stamped after the overlap's start but long before our (skewed) clock's idea of now.
     other = w.account.contact_by_email("person8@example.com")
@@ -157,7 +160,8 @@ def test_the_wait_is_bounded(
     w.sandbox.imports.polls_before_finish = 1000
     w.import_rows("big", [{**p, "first_name": "Changed"} for p in people(15)])  # 15 rows: a "big" upload
     counts, _calls = _cycle(w)
-    assert counts["contacts"] == 0 and "deferred" not in counts  # the upload starts in this cycle's export
+    assert counts["contacts"] == 0
+    assert "deferred" not in counts
     counts, _calls = _cycle(w)
     assert counts.get("deferred") == 1
     # ... but not longer than MAX_DEFERRAL after the last read.

@@ -47,17 +47,20 @@ def test_a_rate_limit_longer_than_a_run_may_wait_ends_it_cleanly(world: World) -
     [status] = world.json("status")
     limit = status["rate_limit"]
     assert limit["scheme"] == "tiered"
-    assert limit["last_hit"].startswith("no calls left before GET ") and "limit 3" in limit["last_hit"]
+    assert limit["last_hit"].startswith("no calls left before GET ")
+    assert "limit 3" in limit["last_hit"]
     assert limit["resume_at"] is not None
     text = world.run("status").stdout
-    assert "rate limits: per-minute tiers (429)" in text and "no call before" in text
+    assert "rate limits: per-minute tiers (429)" in text
+    assert "no call before" in text
 
     # The next cron run, 4 minutes later, is still before the reset: it makes no call at all.
     world.tick()
     refused_before = sum(1 for c in world.sandbox.calls.records if c.status == 429)
     world.run("integration", "sync")
     again = _last_run(world, "import")
-    assert again["outcome"] == "stopped_early" and again["api_calls"] == 0
+    assert again["outcome"] == "stopped_early"
+    assert again["api_calls"] == 0
     assert sum(1 for c in world.sandbox.calls.records if c.status == 429) == refused_before
 
     # After the reset the import completes, and status no longer announces a wait.
@@ -65,7 +68,8 @@ def test_a_rate_limit_longer_than_a_run_may_wait_ends_it_cleanly(world: World) -
     world.run("integration", "sync")
     assert _last_run(world, "import")["outcome"] == "success"
     [status] = world.json("status")
-    assert status["rate_limit"]["resume_at"] is None and status["rate_limit"]["scheme"] == "tiered"
+    assert status["rate_limit"]["resume_at"] is None
+    assert status["rate_limit"]["scheme"] == "tiered"
     # A run whose answers carry no per-minute headers (only account-info's hourly figure) keeps "tiered".
     world.sandbox.rate_limit = None
     world.tick()
@@ -80,7 +84,8 @@ def test_a_short_rate_limit_is_waited_out_within_the_run(world: World) -> None:
     world.app.sleep = lambda seconds: (slept.append(seconds), world.sandbox.advance(seconds=seconds))[0]
     world.run("integration", "sync")
     assert _last_run(world, "import")["outcome"] == "success"
-    assert slept and all(0 < s <= 60 for s in slept)
+    assert slept
+    assert all(0 < s <= 60 for s in slept)
     assert not [c for c in world.sandbox.calls.records if c.status == 429]  # paced: never refused
 
 
@@ -115,7 +120,8 @@ def test_one_malformed_activity_row_is_skipped_and_reported(world: World) -> Non
     run = _last_run(world, "import")
     assert run["outcome"] == "success"
     activity = next(s for s in run["steps"] if s["name"] == "activity_contact")
-    assert activity["outcome"] == "success" and activity["counts"]["skipped_rows"] == 1
+    assert activity["outcome"] == "success"
+    assert activity["counts"]["skipped_rows"] == 1
     notes = run["counts"]["notes"]
     assert any(
         "activity_contact: /v2/campaigns/" in note
@@ -213,7 +219,8 @@ def test_one_unreadable_summary_does_not_cost_the_others(world: World) -> None:
     world.run("integration", "sync")
     run = _last_run(world, "import")
     summary_step = next(s for s in run["steps"] if s["name"] == "campaign_summary")
-    assert summary_step["outcome"] == "success" and summary_step["counts"]["read"] == 1
+    assert summary_step["outcome"] == "success"
+    assert summary_step["counts"]["read"] == 1
     assert any(f"campaign {spring.id}: summary skipped" in note for note in run["counts"]["notes"])
     assert world.json("campaigns", "show", "Summer")["summary"] is not None
     assert world.json("campaigns", "show", "Spring")["summary"] is None
@@ -254,7 +261,8 @@ def test_an_opt_out_with_an_unreadable_date_is_not_lost(world: World) -> None:
     world.run("integration", "sync")
     run = _last_run(world, "import")
     step = next(s for s in run["steps"] if s["name"] == "unsubscribed_contact")
-    assert step["outcome"] == "success" and step["counts"]["values_ignored"] >= 1
+    assert step["outcome"] == "success"
+    assert step["counts"]["values_ignored"] >= 1
     assert any("value ignored, row kept" in note for note in run["counts"]["notes"])
     members = {m["email"]: m["state"] for m in world.json("list", "members", "customers", "--state", "all")}
     assert members["person2@example.com"] == "unsubscribed"

@@ -50,7 +50,9 @@ def test_dry_run_plan_equals_the_real_run(world: World) -> None:
     assert all(c.method == "GET" for c in world.sandbox.calls), [c.endpoint for c in world.sandbox.calls]
     assert len(world.uploads()) == uploads_before
     assert world.json("list", "members", "customers", "--state", "all") == members_before
-    assert plan["add"] == 4 and plan["update"] == 2 and plan["remove"] == 3
+    assert plan["add"] == 4
+    assert plan["update"] == 2
+    assert plan["remove"] == 3
     # The opt-out was already applied to the member by the import; nothing more to change back.
     assert plan["state_changes"] == 0
     assert set(plan["samples"]["remove"]) == {
@@ -89,7 +91,8 @@ def test_removing_30_percent_is_held_then_confirmed(world: World) -> None:
         world.run("list", "remove", "customers", email)
     world.tick()
     held = world.run("dotmailer", "export", expect=1)
-    assert "held" in held.stdout + held.stderr and "--confirm-mass-change" in held.stdout + held.stderr
+    assert "held" in held.stdout + held.stderr
+    assert "--confirm-mass-change" in held.stdout + held.stderr
     assert world.book_emails("Customers") == emails(rows)  # nothing removed
     status = world.json("status")
     assert status[0]["books"][0]["held"]

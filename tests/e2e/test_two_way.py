@@ -75,7 +75,8 @@ def test_a_two_way_change_comes_back_a_one_way_change_does_not_and_is_never_sent
     assert [(r["FIRSTNAME"], r["LASTNAME"]) for r in sent] == [("Changed", "Local")]
     world.settle()
     contact = world.account.contact_by_email(target)
-    assert contact is not None and contact.data == {"FIRSTNAME": "Changed", "LASTNAME": "Local"}
+    assert contact is not None
+    assert contact.data == {"FIRSTNAME": "Changed", "LASTNAME": "Local"}
     assert _members(world)[target]["fields"]["first_name"] == "Changed"
 
 
@@ -116,7 +117,9 @@ def test_a_conflict_keeps_the_local_change_and_is_noted(world: World) -> None:
     assert any("changed both in dotsync and in Dotmailer" in n and target in n for n in _notes(world))
     world.settle()
     contact = world.account.contact_by_email(target)
-    assert contact is not None and contact.data is not None and contact.data["FIRSTNAME"] == "Local"
+    assert contact is not None
+    assert contact.data is not None
+    assert contact.data["FIRSTNAME"] == "Local"
     assert _members(world)[target]["fields"]["first_name"] == "Local"
 
 
@@ -184,7 +187,8 @@ def test_refusals_for_multi_field_mappings_and_query_lists(world: World, tmp_pat
 
     multi = ("--map", "first_name+last_name=FULLNAME", "--map", "first_name=FIRSTNAME")
     refused = world.run("connect", "customers", "Customers", *multi, "--two-way", "FULLNAME", expect=2)
-    assert "several list fields" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert "several list fields" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
     world.run("connection", "show", "customers", expect=2)  # nothing changed: still not connected
 
     world.run("connect", "customers", "Customers", *multi)
@@ -210,13 +214,15 @@ def test_refusals_for_multi_field_mappings_and_query_lists(world: World, tmp_pat
         refused = world.run(
             "connect", "prospects", "Prospects", "--map", "first_name=FIRSTNAME", *option, expect=2
         )
-        assert "query list" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+        assert "query list" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
     world.run("connect", "prospects", "Prospects", "--map", "first_name=FIRSTNAME")
     for option in (("--two-way", "FIRSTNAME"), ("--import-new-contacts",)):
         refused = world.run("connection", "update", "prospects", *option, expect=2)
         assert "query list" in refused.stderr
     view = json.loads(world.run("connection", "show", "prospects", "--json").stdout)
-    assert view["import_new_contacts"] is False and view["mappings"][0]["two_way"] is False
+    assert view["import_new_contacts"] is False
+    assert view["mappings"][0]["two_way"] is False
 
 
 def test_turning_both_off_again(world: World) -> None:
@@ -291,7 +297,9 @@ def test_a_value_read_while_the_members_upload_is_in_flight_is_not_taken(world: 
     assert _members(world)[target]["fields"]["first_name"] == "Local"
     world.settle()
     contact = world.account.contact_by_email(target)
-    assert contact is not None and contact.data is not None and contact.data["FIRSTNAME"] == "Local"
+    assert contact is not None
+    assert contact.data is not None
+    assert contact.data["FIRSTNAME"] == "Local"
     assert _members(world)[target]["fields"]["first_name"] == "Local"
 
 

@@ -69,7 +69,8 @@ def test_row_problems_are_reported_and_reading_goes_on(tmp_path: Path) -> None:
 def test_broken_quoting_rejects_the_row(tmp_path: Path) -> None:
     _header, rows = read(write(tmp_path, b'email,name\na@x.com,"Ann"x\nb@x.com,Bob\n'))
     assert rows[0].line == 2
-    assert rows[0].problem is not None and rows[0].problem.startswith("malformed CSV")
+    assert rows[0].problem is not None
+    assert rows[0].problem.startswith("malformed CSV")
     assert rows[1] == CsvRow(3, ["b@x.com", "Bob"])
 
 

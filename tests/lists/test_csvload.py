@@ -64,7 +64,9 @@ def test_members_are_stamped_with_a_change_value(sessions, write_csv) -> None:
     with sessions() as session:
         seqs = set(session.scalars(select(ListMember.change_seq)))
         list_seq = session.scalar(select(MarketingList.change_seq).where(MarketingList.name == "news"))
-    assert seqs == {list_seq} and list_seq and list_seq > 0
+    assert seqs == {list_seq}
+    assert list_seq
+    assert list_seq > 0
 
 
 def test_no_valid_email_is_refused(sessions, write_csv) -> None:

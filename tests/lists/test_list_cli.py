@@ -97,7 +97,8 @@ def test_add_remove_unsubscribe_rules(cli_run, sessions, write_csv) -> None:
     assert cli_run("list", "unsubscribe", "news", "bob@x.com").exit_code == 0
     kept = cli_run("list", "add", "news", "bob@x.com", "--field", "name=Robert")
     assert kept.exit_code == 0
-    assert "stays unsubscribed" in kept.stderr and "--resubscribe" in kept.stderr
+    assert "stays unsubscribed" in kept.stderr
+    assert "--resubscribe" in kept.stderr
     bob = members_of(sessions, "news")["bob@x.com"]
     assert (bob["state"], bob["fields"]) == ("unsubscribed", {"name": "Robert"})
 
@@ -131,7 +132,9 @@ def test_ls_and_show(cli_run, app: AppContext, write_csv) -> None:
     assert views[1]["members"]["total"] == 0
 
     table = cli_run("list", "ls")
-    assert table.exit_code == 0 and "news" in table.stdout and "Newsletter" in table.stdout
+    assert table.exit_code == 0
+    assert "news" in table.stdout
+    assert "Newsletter" in table.stdout
 
     show = json.loads(cli_run("list", "show", "news", "--json").stdout)
     assert show["kind"] == "static"
@@ -157,7 +160,8 @@ def test_delete_refused_while_connected(cli_run, app: AppContext, sessions, writ
     assert list_names(sessions) == []
     with sessions() as session:
         book = session.scalar(select(AddressBook))
-        assert book is not None and book.marketing_list_id is None
+        assert book is not None
+        assert book.marketing_list_id is None
         assert session.scalar(select(func.count()).select_from(ListMember)) == 0
 
 

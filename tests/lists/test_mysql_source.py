@@ -114,7 +114,8 @@ def test_rows_stream_through_a_server_side_cursor_in_a_read_only_transaction(mys
         assert isinstance(reader._result.cursor, pymysql.cursors.SSCursor)
         assert reader.columns == ["email", "n"]
         sizes = [len(batch) for batch in reader.batches()]
-    assert sum(sizes) == 100_000 and max(sizes) == 1000
+    assert sum(sizes) == 100_000
+    assert max(sizes) == 1000
 
     engine = source_engine(mysql_source.url)
     try:
@@ -151,7 +152,8 @@ def test_queries_that_are_not_a_select_exit_2_and_change_nothing(cli_run, mysql_
 @needs_mysql
 def test_missing_email_column_exits_2_and_changes_nothing(cli_run, app, mysql_source, sessions) -> None:
     result = _create(cli_run, mysql_source, "SELECT name FROM people")
-    assert result.exit_code == 2 and "no email column" in result.stderr, result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert "no email column" in result.stderr, result.stderr
     assert list_names(sessions) == []
 
     assert _create(cli_run, mysql_source, "SELECT email, name FROM people ORDER BY id").exit_code == 0
@@ -181,7 +183,8 @@ def test_null_and_binary_emails_are_rejected_with_reasons(cli_run, mysql_source,
         "cy@example.com",
         "dee@example.com",
     }
-    assert "empty email" in result.stderr and "binary data" in result.stderr, result.stderr
+    assert "empty email" in result.stderr, result.stderr
+    assert "binary data" in result.stderr, result.stderr
 
 
 @needs_mysql
@@ -250,7 +253,8 @@ def test_a_refused_connection_is_a_source_error(cli_run, tmp_path) -> None:
         "mysql://crm:s3cret@127.0.0.1:1/crm",
     )
     assert result.exit_code == 2, result.stderr
-    assert "cannot use the query" in result.stderr and "s3cret" not in result.stderr
+    assert "cannot use the query" in result.stderr
+    assert "s3cret" not in result.stderr
 
 
 @pytest.fixture

@@ -121,10 +121,12 @@ def test_create_query_list_from_the_cli(cli_run, source: Source, sessions: sessi
     assert view["fields"] == ["name", "score"]
     assert view["members"]["subscribed"] == 3
     assert view["refreshed_at"] is not None
-    assert view["source"] is not None and view["source"].startswith(source.url.split("://")[0])
+    assert view["source"] is not None
+    assert view["source"].startswith(source.url.split("://")[0])
     with sessions() as session:
         stored = session.scalar(select(MarketingList.source_url_encrypted))
-    assert stored is not None and source.url not in stored  # encrypted
+    assert stored is not None
+    assert source.url not in stored
 
 
 def test_show_masks_the_source_password(cli_run, app: AppContext) -> None:

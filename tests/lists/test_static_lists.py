@@ -57,7 +57,8 @@ def test_create_from_messy_csv_keeps_valid_rows_and_reports_the_rest(
     assert rows[0] == ["line", "reason", "Email", "First Name", "City"]
     by_line = {int(r[0]): r for r in rows[1:]}
     assert set(by_line) == {3, 4, 7, 8}
-    assert "missing @" in by_line[3][1] and by_line[3][2:] == ["not-an-email", "Bob", "Rome"]
+    assert "missing @" in by_line[3][1]
+    assert by_line[3][2:] == ["not-an-email", "Bob", "Rome"]
     assert "duplicate of ann@example.com" in by_line[4][1]
     assert "the domain has no dot" in by_line[7][1]
     assert by_line[8][1] == "expected 3 columns, found 2"
@@ -201,7 +202,8 @@ def test_progress_is_reported(sessions, write_csv) -> None:
             csv_path=path,
             progress=lambda label, done, total: calls.append((label, done, total)),
         )
-    assert result.load is not None and result.load.new == 5000
+    assert result.load is not None
+    assert result.load.new == 5000
     assert calls[-1] == ("Importing members.csv", 5000, 5000)
     assert len(calls) >= 3
     assert all(total is None or total >= done for _label, done, total in calls)

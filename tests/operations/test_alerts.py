@@ -50,10 +50,13 @@ def test_a_problem_is_announced_once_and_resolved_once(world: World, receiver: R
     for _ in range(3):  # several failing runs
         world.cycle(expect=None)
     (problem,) = receiver.events("problem")
-    assert problem["integration"] == "acme" and problem["book"] == "Customers"
-    assert problem["kind"] == "book_missing" and "no longer exists" in problem["problem"]
+    assert problem["integration"] == "acme"
+    assert problem["book"] == "Customers"
+    assert problem["kind"] == "book_missing"
+    assert "no longer exists" in problem["problem"]
     assert problem["text"].startswith("[dotsync] PROBLEM acme / Customers:")
-    assert problem["since"] and isinstance(problem["run_id"], int)
+    assert problem["since"]
+    assert isinstance(problem["run_id"], int)
     assert receiver.events("resolved") == []
     # Fixed: the list goes to a new book; the problem clears and is resolved once.
     world.run("disconnect", "customers")
@@ -63,8 +66,10 @@ def test_a_problem_is_announced_once_and_resolved_once(world: World, receiver: R
     for _ in range(3):
         world.cycle()
     (resolved,) = receiver.events("resolved")
-    assert resolved["book"] == "Customers" and resolved["kind"] == "book_missing"
-    assert resolved["since"] == problem["since"] and resolved["run_id"] > problem["run_id"]
+    assert resolved["book"] == "Customers"
+    assert resolved["kind"] == "book_missing"
+    assert resolved["since"] == problem["since"]
+    assert resolved["run_id"] > problem["run_id"]
     assert len(receiver.events("problem")) == 1
     assert _states(world) == []
 
@@ -76,10 +81,12 @@ def test_a_down_receiver_never_fails_the_run_and_the_next_run_delivers(
     world.account.delete_book("Customers")
     world.tick()
     result = world.run("integration", "sync")  # the import itself succeeds (it flags the book)
-    assert "alert" in result.stderr and "not delivered" in result.stderr
+    assert "alert" in result.stderr
+    assert "not delivered" in result.stderr
     assert "secret-token" not in result.stderr
     (state,) = _states(world)
-    assert state.announced_at is None and state.last_error
+    assert state.announced_at is None
+    assert state.last_error
     # The receiver is back: the next run sends the problem, once.
     _webhook(world, receiver.url)
     world.tick()
@@ -88,7 +95,8 @@ def test_a_down_receiver_never_fails_the_run_and_the_next_run_delivers(
     world.run("integration", "sync")
     assert len(receiver.events("problem")) == 1
     (state,) = _states(world)
-    assert state.announced_at is not None and state.last_error is None
+    assert state.announced_at is not None
+    assert state.last_error is None
 
 
 def test_a_slow_receiver_costs_at_most_the_timeout(world: World, receiver: Receiver) -> None:
@@ -97,7 +105,8 @@ def test_a_slow_receiver_costs_at_most_the_timeout(world: World, receiver: Recei
     world.account.delete_book("Customers")
     world.tick()
     result = world.run("integration", "sync")
-    assert "not delivered" in result.stderr and "Timeout" in result.stderr
+    assert "not delivered" in result.stderr
+    assert "Timeout" in result.stderr
     assert _states(world)[0].announced_at is None
 
 
@@ -120,7 +129,8 @@ def test_alerts_test_command(world: World, receiver: Receiver) -> None:
     result = world.run("alerts", "test")
     assert "delivered" in result.stdout
     (message,) = receiver.messages
-    assert message["event"] == "test" and message["text"].startswith("[dotsync] TEST")
+    assert message["event"] == "test"
+    assert message["text"].startswith("[dotsync] TEST")
     _webhook(world, dead_url())
     assert "not delivered" in world.run("alerts", "test", expect=1).stderr
 
@@ -139,7 +149,8 @@ def test_a_malformed_webhook_is_refused_at_configuration(world: World, url: str)
     _webhook(world, url)
     for args in (("integration", "sync"), ("dotmailer", "export"), ("alerts", "test")):
         result = world.run(*args, expect=3)
-        assert "DOTSYNC_ALERT_WEBHOOK" in result.stderr and "Traceback" not in result.stderr
+        assert "DOTSYNC_ALERT_WEBHOOK" in result.stderr
+        assert "Traceback" not in result.stderr
     assert world.json("runs", "--limit", "1")[0]["kind"] == "export"  # nothing ran
 
 

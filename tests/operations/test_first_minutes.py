@@ -33,12 +33,14 @@ def _create(cli_run, *extra: str):
 def test_create_imports_the_address_books_at_once(cli_run, sandbox: Sandbox) -> None:
     result = _create(cli_run)
     assert result.exit_code == 0, result.stderr
-    assert "Imported" in result.stderr and "dotsync books list --available" in result.stderr
+    assert "Imported" in result.stderr
+    assert "dotsync books list --available" in result.stderr
     available = json.loads(cli_run("books", "list", "--available", "--json").stdout)
     assert sorted(b["name"] for b in available) == ["Customers", "Prospects"]
     assert "Customers" in cli_run("books", "list", "--available").stdout
     (run,) = json.loads(cli_run("runs", "--json").stdout)
-    assert run["kind"] == "import" and run["outcome"] == "success"
+    assert run["kind"] == "import"
+    assert run["outcome"] == "success"
     assert [s["name"] for s in run["steps"]] == ["address_book"]
 
 
@@ -48,7 +50,8 @@ def test_create_without_check_imports_nothing_and_the_listing_says_what_next(
     assert _create(cli_run, "--no-check").exit_code == 0
     result = cli_run("books", "list", "--available")
     assert result.exit_code == 0
-    assert "dotsync integration sync" in result.stdout and "┏" not in result.stdout
+    assert "dotsync integration sync" in result.stdout
+    assert "┏" not in result.stdout
     assert json.loads(cli_run("books", "list", "--json").stdout) == []
 
 
@@ -56,7 +59,8 @@ def test_a_failed_first_import_is_a_warning_not_a_failure(cli_run, sandbox: Sand
     sandbox.faults.schedule("5xx", "/v2/address-books", times=50)
     result = _create(cli_run)
     assert result.exit_code == 0
-    assert "not imported yet" in result.stderr and "dotsync integration sync" in result.stderr
+    assert "not imported yet" in result.stderr
+    assert "dotsync integration sync" in result.stderr
     assert json.loads(cli_run("integration", "list", "--json").stdout)[0]["name"] == "acme"
 
 
@@ -74,7 +78,8 @@ def test_a_failed_first_import_is_a_warning_not_a_failure(cli_run, sandbox: Sand
 def test_empty_listings_say_what_to_run_next(cli_run, args: tuple[str, ...], hint: str) -> None:
     result = cli_run(*args)
     assert result.exit_code == 0, result.stderr
-    assert hint in result.stdout and "┏" not in result.stdout
+    assert hint in result.stdout
+    assert "┏" not in result.stdout
     assert json.loads(cli_run(*args, "--json").stdout) == []
 
 

@@ -29,9 +29,11 @@ def _check(world: World, *extra: str, expect: int) -> dict[str, Any]:
     report = __import__("json").loads(data.stdout)
     lines = [line for line in text.splitlines() if line.strip()]
     if report["healthy"]:
-        assert lines and lines[0].startswith("OK:"), text
+        assert lines, text
+        assert lines[0].startswith("OK:"), text
     else:
-        assert len(lines) == len(report["problems"]) and all(line.startswith("PROBLEM ") for line in lines)
+        assert len(lines) == len(report["problems"])
+        assert all(line.startswith("PROBLEM ") for line in lines)
     return report
 
 
@@ -54,8 +56,11 @@ def test_no_successful_run_for_longer_than_max_age(world: World) -> None:
     report = _check(world, expect=1)
     assert _kinds(report) == {"no_recent_import", "no_recent_export"}
     problem = report["problems"][0]
-    assert problem["integration"] == "acme" and problem["book"] is None and "31 minutes" in problem["problem"]
-    assert problem["run_id"] is not None and problem["since"] is not None
+    assert problem["integration"] == "acme"
+    assert problem["book"] is None
+    assert "31 minutes" in problem["problem"]
+    assert problem["run_id"] is not None
+    assert problem["since"] is not None
     _check(world, "--max-age", "60", expect=0)
     # A failing import keeps the problem; the next successful one clears it.
     world.sandbox.faults.schedule("5xx", "/v2/address-books", times=50)
@@ -78,16 +83,19 @@ def test_a_book_missing_in_dotmailer(world: World) -> None:
     world.cycle(expect=None)
     report = _check(world, expect=1)
     (problem,) = report["problems"]
-    assert problem["kind"] == "book_missing" and problem["book"] == "Customers"
+    assert problem["kind"] == "book_missing"
+    assert problem["book"] == "Customers"
 
 
 def test_a_failed_export_and_a_held_mass_change(world: World) -> None:
     _book(world, sync_error="import abc: Failed")
     (problem,) = _check(world, expect=1)["problems"]
-    assert problem["kind"] == "export_failed" and "import abc: Failed" in problem["problem"]
+    assert problem["kind"] == "export_failed"
+    assert "import abc: Failed" in problem["problem"]
     _book(world, sync_error=None, guard_held_reason="would remove 60% of the contacts dotsync manages")
     (problem,) = _check(world, expect=1)["problems"]
-    assert problem["kind"] == "mass_change_held" and "60%" in problem["problem"]
+    assert problem["kind"] == "mass_change_held"
+    assert "60%" in problem["problem"]
 
 
 def test_an_upload_unfinished_for_two_hours_then_unknown(world: World) -> None:
@@ -97,12 +105,14 @@ def test_an_upload_unfinished_for_two_hours_then_unknown(world: World) -> None:
     _check(world, "--max-age", "1000", expect=0)
     world.tick(121)
     (problem,) = _check(world, "--max-age", "1000", expect=1)["problems"]
-    assert problem["kind"] == "upload_stuck" and "unfinished for over two hours" in problem["problem"]
+    assert problem["kind"] == "upload_stuck"
+    assert "unfinished for over two hours" in problem["problem"]
     with world.app.sessions().begin() as session:
         (upload,) = session.scalars(select(ContactExport).where(ContactExport.status == "NotFinished")).all()
         upload.status = IMPORT_UNKNOWN
     (problem,) = _check(world, "--max-age", "1000", expect=1)["problems"]
-    assert problem["kind"] == "upload_unknown" and upload.import_id in problem["problem"]
+    assert problem["kind"] == "upload_unknown"
+    assert upload.import_id in problem["problem"]
     # A later upload of the book that finished clears it.
     world.sandbox.imports.polls_before_finish = 0
     world.run("list", "add", "customers", "later@example.com")
@@ -116,7 +126,8 @@ def test_credentials_refused_in_the_last_run(world: World) -> None:
     world.run("integration", "sync", expect=3)
     report = _check(world, expect=1)
     (problem,) = [p for p in report["problems"] if p["kind"] == "credentials_refused"]
-    assert "refused" in problem["problem"] and problem["run_id"] is not None
+    assert "refused" in problem["problem"]
+    assert problem["run_id"] is not None
 
 
 def test_a_run_stopped_early_for_the_api_budget(world: World) -> None:
@@ -124,7 +135,8 @@ def test_a_run_stopped_early_for_the_api_budget(world: World) -> None:
     world.tick()
     world.run("integration", "sync")
     (problem,) = _check(world, expect=1)["problems"]
-    assert problem["kind"] == "budget_exhausted" and "API calls remain" in problem["problem"]
+    assert problem["kind"] == "budget_exhausted"
+    assert "API calls remain" in problem["problem"]
     assert "last import stopped early" in problem["problem"]
     # A successful export afterwards does not hide the import that stopped early.
     world.app.settings.api_safety_margin = 0

@@ -39,13 +39,17 @@ def test_json_logs_one_object_per_line_with_run_fields(world: World) -> None:
     assert records, "json logs include each run's summary"
     for record in records:
         assert {"time", "level", "logger", "message"} <= record.keys()
-        assert record["integration"] == "acme" and isinstance(record["run_id"], int)
+        assert record["integration"] == "acme"
+        assert isinstance(record["run_id"], int)
     (summary,) = [r for r in records if "counts" in r]
-    assert summary["outcome"] == "success" and summary["kind"] == "export" and summary["api_calls"] > 0
+    assert summary["outcome"] == "success"
+    assert summary["kind"] == "export"
+    assert summary["api_calls"] > 0
     assert summary["counts"]["export"][LONG_BOOK]["added"] == 4
     # Records made while a book is exported name the book.
     (uploaded,) = [r for r in records if r["message"].startswith("uploaded ")]
-    assert uploaded["book"] == LONG_BOOK and uploaded["logger"] == "dotsync.sync.export"
+    assert uploaded["book"] == LONG_BOOK
+    assert uploaded["logger"] == "dotsync.sync.export"
     assert "book" not in summary  # the run's summary is about the integration
 
 
@@ -55,16 +59,19 @@ def test_json_logs_from_the_environment_and_secrets_never_logged(world: World, s
     assert result.exit_code == 0, result.stderr
     records = _json_lines(result.stderr)
     assert any(r["level"] == "debug" for r in records)
-    assert PASSWORD not in result.stderr and secret_key not in result.stderr
+    assert PASSWORD not in result.stderr
+    assert secret_key not in result.stderr
     # A refused password is logged as refused, never shown.
     world.account.password = "changed-password-1"
     world.tick()
     result = world.cli("-vv", "--log-format", "json", "integration", "sync")
     assert result.exit_code == 3
-    assert PASSWORD not in result.stderr and secret_key not in result.stderr
+    assert PASSWORD not in result.stderr
+    assert secret_key not in result.stderr
     assert "changed-password-1" not in result.stderr
     *logs, error = [line for line in result.stderr.splitlines() if line.strip()]
-    assert error.startswith("Error: acme:") and "401" in error
+    assert error.startswith("Error: acme:")
+    assert "401" in error
     records = [json.loads(line) for line in logs]  # every log line parses, the traceback inside its record
     assert any("exception" in r for r in records)
 
@@ -78,13 +85,16 @@ def test_tables_through_a_pipe_are_never_cut(world: World) -> None:
     with world.app.sessions().begin() as session:
         session.execute(update(AddressBook).where(AddressBook.name == LONG_BOOK).values(sync_error="x" * 300))
     books = world.run("books", "list").stdout
-    assert LONG_BOOK in books and "…" not in books
+    assert LONG_BOOK in books
+    assert "…" not in books
     members = world.run("list", "members", "customers").stdout
     assert LONG_EMAIL in members
     status = world.run("status").stdout
-    assert LONG_BOOK in status and "…" not in status
+    assert LONG_BOOK in status
+    assert "…" not in status
     assert "x" * 300 in status
     explain = world.run("explain", LONG_EMAIL).stdout
-    assert LONG_EMAIL in explain and "…" not in explain
+    assert LONG_EMAIL in explain
+    assert "…" not in explain
     for line in books.splitlines():
         assert LONG_BOOK not in line or line.count("│") + line.count("┃") >= 2  # one row, one line

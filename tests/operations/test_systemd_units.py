@@ -26,7 +26,8 @@ def test_service_and_timer(kind: str) -> None:
     service = _unit(f"dotsync-{kind}.service")["Service"]
     assert service["ExecStart"] == f"{EXECUTABLE} {COMMANDS[kind]}"
     assert service["EnvironmentFile"] == "/etc/dotsync.env"
-    assert service["User"] == "dotsync" and service["Type"] == "oneshot"
+    assert service["User"] == "dotsync"
+    assert service["Type"] == "oneshot"
     assert service["SuccessExitStatus"] == "75"  # skipped for the lock is not a failure
     timer = _unit(f"dotsync-{kind}.timer")
     assert timer["Timer"]["Persistent"] == "true"
@@ -54,4 +55,5 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "error" not in result.stderr.lower() and "warning" not in result.stderr.lower(), result.stderr
+    assert "error" not in result.stderr.lower(), result.stderr
+    assert "warning" not in result.stderr.lower(), result.stderr

@@ -112,7 +112,8 @@ class ServedWorld:
     # --- dotsync as a subprocess -------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOTSYNC_")}
-        assert self.settings.database_url and self.settings.secret_key
+        assert self.settings.database_url
+        assert self.settings.secret_key
         env.update(
             DOTSYNC_HOME=str(self.settings.home),
             DOTSYNC_DATABASE_URL=self.settings.database_url,

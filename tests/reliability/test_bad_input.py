@@ -97,7 +97,8 @@ def test_unusable_file_writes_nothing(world: World, tmp_path: Path, command: str
         _clean(result)
         assert re.search(message, result.stderr, re.I), (case, result.stderr)
         assert len([line for line in result.stderr.splitlines() if line.startswith("Error")]) <= 1, case
-        assert _snapshot(world) == before and _members(world) == members, case
+        assert _snapshot(world) == before, case
+        assert _members(world) == members, case
         _count(figures, "file")
 
 
@@ -124,7 +125,8 @@ def test_bad_rows_are_skipped_and_reported(world: World, tmp_path: Path, figures
         members = _members(world, name)
         assert {"a@example.com", "b@example.com"} <= set(members), (case, members)
         rejected = rejects.read_text(encoding="utf-8").splitlines()[1:]
-        assert len(rejected) >= bad and all(line.strip() for line in rejected), (case, rejected)
+        assert len(rejected) >= bad, (case, rejected)
+        assert all(line.strip() for line in rejected), (case, rejected)
         assert load["invalid"] + load["duplicates"] == bad == len(load["rejects"]), (case, load)
         assert all(r["reason"] for r in load["rejects"]), (case, load)
         assert "\x00" not in json.dumps(members), case
@@ -183,7 +185,8 @@ def test_bad_command_lines(world: World, figures) -> None:
         if code:
             assert re.search(message, result.stderr, re.I), (args, result.stderr)
             lines = result.stderr.strip().splitlines()
-            assert len(lines) <= 4 and sum(line.startswith("Error") for line in lines) == 1, (args, lines)
+            assert len(lines) <= 4, (args, lines)
+            assert sum(line.startswith("Error") for line in lines) == 1, (args, lines)
         assert _snapshot(world) == before, args
         _count(figures, "command line")
 

@@ -184,9 +184,8 @@ def test_faulty_cycles_converge_and_never_re_add_an_opt_out(
         assert [e.email for e in world.events(action="remove", email=email)] == [email]
     # The changed rows reached Dotmailer.
     contact = world.account.contact_by_email("person24@example.com")
-    assert contact is not None and {k.upper(): v for k, v in (contact.data or {}).items()}["FIRSTNAME"] == (
-        "Changed2"
-    )
+    assert contact is not None
+    assert {k.upper(): v for k, v in (contact.data or {}).items()}["FIRSTNAME"] == ("Changed2")
     faults = [c.fault for c in world.sandbox.calls if c.fault]
     figures[f"faults seed {seed}: cycles to converge"] = needed
     figures[f"faults seed {seed}: cycles run, API calls, faults injected, duplicate uploads"] = (

@@ -58,7 +58,8 @@ def test_concurrent_exports_one_works_one_exits_75(connected: ServedWorld) -> No
         match = re.search(
             r"locked by export on \S+ pid (\d+) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[0]
         )
-        assert match and int(match.group(1)) == first.pid, lines[0]
+        assert match, lines[0]
+        assert int(match.group(1)) == first.pid, lines[0]
         assert "Traceback" not in err
         # Import and the manual sync share the same lock.
         for args in (("integration", "sync"), ("sync",), ("sync", "customers")):
@@ -71,7 +72,8 @@ def test_concurrent_exports_one_works_one_exits_75(connected: ServedWorld) -> No
     assert len(world.account.imports) == 1
     runs = world.json("runs")
     skipped = [r for r in runs if r["outcome"] == "skipped"]
-    assert len(skipped) == 4 and all("busy" in r["error"] for r in skipped)
+    assert len(skipped) == 4
+    assert all("busy" in r["error"] for r in skipped)
     assert [r["outcome"] for r in runs if r["kind"] == "export" and r["outcome"] != "skipped"] == ["success"]
     # Once the holder is done, the lock is free again.
     world.hook = None
@@ -109,4 +111,5 @@ def test_a_lock_message_is_not_lost_behind_another_integrations_failure() -> Non
     )
     with pytest.raises(SyncFailedError) as failed:
         report.raise_for_outcome()
-    assert "a: book 'X': HTTP 500" in str(failed.value) and "locked by import on h pid 1" in str(failed.value)
+    assert "a: book 'X': HTTP 500" in str(failed.value)
+    assert "locked by import on h pid 1" in str(failed.value)

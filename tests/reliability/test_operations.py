@@ -39,14 +39,18 @@ def test_a_failed_runs_error_shows(world: World) -> None:
     world.tick()
     world.run("integration", "sync", expect=1)
     latest = world.json("runs", "--limit", "1")[0]
-    assert latest["kind"] == "import" and latest["outcome"] == "failed"
-    assert "address_book" in latest["error"] and "HTTP 500" in latest["error"]
+    assert latest["kind"] == "import"
+    assert latest["outcome"] == "failed"
+    assert "address_book" in latest["error"]
+    assert "HTTP 500" in latest["error"]
     step = next(s for s in latest["steps"] if s["name"] == "address_book")
-    assert step["outcome"] == "failed" and "HTTP 500" in step["error"]
+    assert step["outcome"] == "failed"
+    assert "HTTP 500" in step["error"]
     assert _status(world)["last_runs"]["import"]["outcome"] == "failed"
     assert "HTTP 500" in _status(world)["last_runs"]["import"]["error"]
     text = world.run("runs").stdout + world.run("status").stdout
-    assert "failed" in text and "HTTP 500" in text
+    assert "failed" in text
+    assert "HTTP 500" in text
     # A book whose export fails carries its error in status, as a problem to act on.
     world.sandbox.faults.clear()
     world.account.delete_book("Customers")
@@ -62,10 +66,13 @@ def test_a_failed_runs_error_shows(world: World) -> None:
 def test_a_locked_run_shows_as_skipped(world: World) -> None:
     with integration_lock(world.app.engine(), _integration_id(world), "acme", "export"):
         result = world.run("dotmailer", "export", expect=75)
-    assert "busy" in result.stderr and "locked by export" in result.stderr
+    assert "busy" in result.stderr
+    assert "locked by export" in result.stderr
     latest = world.json("runs", "--limit", "1")[0]
-    assert latest["kind"] == "export" and latest["outcome"] == "skipped"
-    assert "locked by export" in latest["error"] and latest["api_calls"] == 0
+    assert latest["kind"] == "export"
+    assert latest["outcome"] == "skipped"
+    assert "locked by export" in latest["error"]
+    assert latest["api_calls"] == 0
     assert _status(world)["last_runs"]["export"]["outcome"] == "skipped"
     assert "skipped" in world.run("runs").stdout
     # The lock is free again afterwards.
@@ -78,18 +85,21 @@ def test_pending_and_stuck_imports_show(world: World) -> None:
     world.tick()
     world.run("dotmailer", "export")
     (book,) = _status(world)["books"]
-    assert book["pending_imports"] == 1 and book["stuck_imports"] == []
+    assert book["pending_imports"] == 1
+    assert book["stuck_imports"] == []
     (upload,) = world.uploads()
     world.tick(60)
     world.run("dotmailer", "export")
     (book,) = _status(world)["books"]
-    assert book["pending_imports"] == 1 and book["stuck_imports"] == []
+    assert book["pending_imports"] == 1
+    assert book["stuck_imports"] == []
     world.tick(70)  # over two hours since the upload
     (book,) = _status(world)["books"]
     assert book["stuck_imports"] == [upload.id]
     assert "Customers" in world.run("status").stdout
     export = world.json("runs", "--limit", "1")[0]["steps"][0]
-    assert export["counts"]["pending_imports"] == 1 and export["counts"]["status"] == "waiting"
+    assert export["counts"]["pending_imports"] == 1
+    assert export["counts"]["status"] == "waiting"
 
 
 def test_a_killed_run_shows_as_killed_once_its_lock_is_free(world: World) -> None:

@@ -73,7 +73,8 @@ def test_secrets_are_encrypted_at_rest(served: ServedWorld, tmp_path: Path) -> N
     url = served.settings.database_url or ""
     if url.startswith("sqlite:///"):
         raw = Path(url.removeprefix("sqlite:///")).read_bytes()
-        assert PASSWORD.encode() not in raw and SOURCE_MARKER.encode() not in raw
+        assert PASSWORD.encode() not in raw
+        assert SOURCE_MARKER.encode() not in raw
     # What the CLI shows: masked source, never the password.
     shown = "".join(
         served.run(*args).stdout
@@ -148,7 +149,8 @@ def test_no_command_takes_a_secret_in_argv() -> None:
             names = [n.lstrip("-").lower() for n in getattr(param, "opts", [])]
             for name in names:
                 if "password" in name or "secret" in name or "token" in name:
-                    assert name == "password-stdin" and getattr(param, "is_flag", False), (path, name)
+                    assert name == "password-stdin", (path, name)
+                    assert getattr(param, "is_flag", False), (path, name)
         assert "--password " not in (command.help or ""), path
 
 
@@ -161,7 +163,8 @@ def test_no_secret_in_logs_output_or_history(served: ServedWorld) -> None:
         assert code == 0, (args, out, err)
         outputs.append(out + err)
     everything = "\n".join(outputs)
-    assert "HTTP Request: GET" in everything and "/v2/account-info" in everything  # the debug logs are there
+    assert "HTTP Request: GET" in everything
+    assert "/v2/account-info" in everything
     _secrets_absent(everything)
     # Refused credentials: Dotmailer answers 401; the error message, logs and history carry no secret.
     with world.sandbox.lock:
@@ -176,7 +179,8 @@ def test_no_secret_in_logs_output_or_history(served: ServedWorld) -> None:
         assert "password" in (out + err).lower() or "401" in out + err
         _secrets_absent(out + err)
         if "-vv" not in args:
-            assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1, err
+            assert "Traceback" not in out + err, err
+            assert len(err.strip().splitlines()) == 1, err
     # In-process too, through every command that talks to Dotmailer, with the debug logs on.
     result = world.run("-vv", "integration", "check", "acme", expect=3)
     _secrets_absent(result.stdout + result.stderr)

@@ -45,7 +45,8 @@ def test_campaign_shapes_and_book_campaigns(
     book_id = campaign.book_ids[0]
     listed = client.get(f"/address-books/{book_id}/campaigns").json()
     assert [c["id"] for c in listed] == [campaign.id]
-    assert set(listed[0]) == CAMPAIGN_KEYS and listed[0]["status"] == "Sent"
+    assert set(listed[0]) == CAMPAIGN_KEYS
+    assert listed[0]["status"] == "Sent"
     assert client.get(f"/campaigns/{campaign.id}").json()["name"] == "Spring"
     assert client.get("/campaigns/999").json() == {"message": "Error: ERROR_CAMPAIGN_NOT_FOUND"}
     assert [b["id"] for b in client.get(f"/campaigns/{campaign.id}/address-books").json()] == [book_id]
@@ -69,7 +70,8 @@ def test_summary_is_consistent_with_activities(client: httpx.Client, campaign: C
     assert summary["numTotalUniqueOpens"] == sum(1 for a in activities if a["numOpens"]) == 4  # c2 clicked
     assert summary["numTextOpens"] == sum(o["isHtml"] is False for o in opens)
     assert (summary["numTotalHardBounces"], summary["numTotalSoftBounces"]) == (1, 1)
-    assert summary["numTotalDelivered"] == 9 and summary["numTotalUnsubscribes"] == 1
+    assert summary["numTotalDelivered"] == 9
+    assert summary["numTotalUnsubscribes"] == 1
     assert summary["numRecipientsClicked"] == 2
     assert summary["percentageDelivered"] == pytest.approx(9 / 11)
     assert summary["percentageClicksToOpens"] == pytest.approx(2 / summary["numTotalOpens"])

@@ -30,7 +30,8 @@ def test_book_contacts_with_and_without_full_data(client: httpx.Client, book_id:
     assert [c["email"] for c in full] == ["ann@example.com", "bob@example.com"]
     assert set(full[1]) == CONTACT_KEYS
     assert {"key": "FIRSTNAME", "value": "Bob"} in full[1]["dataFields"]
-    assert full[1]["emailType"] == "PlainText" and full[1]["status"] == "Subscribed"
+    assert full[1]["emailType"] == "PlainText"
+    assert full[1]["status"] == "Subscribed"
     brief = client.get(f"/address-books/{book_id}/contacts").json()
     assert brief[0]["dataFields"] is None
     assert client.get(f"/address-books/{book_id}").json()["contacts"] == 2
@@ -113,7 +114,8 @@ def test_bulk_delete_from_book(
     ann = account.find_contact("ann@example.com")
     response = client.post(f"/address-books/{book_id}/contacts/delete", json=[ann.id, 999])
     assert response.status_code == 202  # asynchronous, as the real API (reference §15); 5 s by default
-    assert response.json()["status"] == "Started" and len(response.json()["id"]) == 36
+    assert response.json()["status"] == "Started"
+    assert len(response.json()["id"]) == 36
     assert account.member_emails(book_id) == {"ann@example.com", "bob@example.com"}
     sandbox.advance(seconds=5)
     assert account.member_emails(book_id) == {"bob@example.com"}
@@ -133,7 +135,8 @@ def test_single_add_respects_opt_outs(client: httpx.Client, account: Account, bo
         f"/address-books/{book_id}/contacts",
         json={"Email": "eve@example.com", "DataFields": [{"Key": "firstname", "Value": "Eve"}]},
     )
-    assert ok.status_code == 200 and {"key": "FIRSTNAME", "value": "Eve"} in ok.json()["dataFields"]
+    assert ok.status_code == 200
+    assert {"key": "FIRSTNAME", "value": "Eve"} in ok.json()["dataFields"]
     bad = client.post(f"/address-books/{book_id}/contacts", json={"Email": "not-an-email"})
     assert bad.json()["message"].endswith("ERROR_PARAMETER_INVALID")
 

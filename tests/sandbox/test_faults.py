@@ -23,7 +23,8 @@ def test_injected_errors_never_change_state(sandbox: Sandbox, client: httpx.Clie
     sandbox.faults.clear()
     sandbox.faults.rate_limit_rate = 1.0
     limited = client.post("/address-books", json={"Name": "Lost"})
-    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "2"
     assert int(limited.headers["x-ratelimit-reset"]) > 0
     sandbox.faults.clear()
     assert "Lost" not in [b.name for b in account.books.values()]
@@ -105,5 +106,5 @@ def test_endpoint_enforcement(sandbox: Sandbox, account: Account) -> None:
 
 
 def test_unknown_fault_kind(sandbox: Sandbox) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown fault kind 'explode'"):
         sandbox.faults.schedule("explode")

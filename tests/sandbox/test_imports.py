@@ -42,7 +42,8 @@ def test_import_lifecycle(client: httpx.Client, account: Account, book_id: int, 
     started = upload(client, book_id, data)
     assert started.status_code == 202
     body = started.json()
-    assert set(body) == {"id", "status"} and body["status"] == "NotFinished"
+    assert set(body) == {"id", "status"}
+    assert body["status"] == "NotFinished"
     assert len(body["id"]) == 36
     report = client.get(f"/contacts/import/{body['id']}/report")
     assert report.json()["message"].endswith("ERROR_IMPORT_REPORT_NOT_FOUND")
@@ -51,9 +52,12 @@ def test_import_lifecycle(client: httpx.Client, account: Account, book_id: int, 
     assert client.get(f"/contacts/import/{body['id']}").json()["status"] == "Finished"
     assert account.member_emails(book_id) == {"ann@example.com", "bob@example.com"}
     ann = client.get("/contacts/ann@example.com").json()
-    assert ann["emailType"] == "PlainText" and {"key": "FIRSTNAME", "value": "Ann"} in ann["dataFields"]
+    assert ann["emailType"] == "PlainText"
+    assert {"key": "FIRSTNAME", "value": "Ann"} in ann["dataFields"]
     full = client.get(f"/contacts/import/{body['id']}/report").json()
-    assert set(full) == REPORT_KEYS and full["newContacts"] == 2 and full["updatedContacts"] == 0
+    assert set(full) == REPORT_KEYS
+    assert full["newContacts"] == 2
+    assert full["updatedContacts"] == 0
 
 
 def test_polls_before_finish_is_configurable(sandbox: Sandbox, client: httpx.Client, book_id: int) -> None:

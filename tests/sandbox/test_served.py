@@ -92,7 +92,8 @@ def test_load_seed(tmp_path: Path) -> None:
     assert account.find_contact("bob@example.com").data == {"COMPANY": "Acme"}
     assert account.contact_by_email("loner@example.com") is not None
     spring = account.campaign("Spring")
-    assert spring.status == "Sent" and spring.summary()["numTotalOpens"] >= 1
+    assert spring.status == "Sent"
+    assert spring.summary()["numTotalOpens"] >= 1
     assert account.campaign("Draft").status == "Unsent"
 
 
@@ -149,7 +150,9 @@ def test_click_command_calls_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         sandbox_cmd.sandbox, ["serve", "--port", "8123", "--username", "u", "--password", "w"]
     )
     assert result.exit_code == 0, result.output
-    assert calls[0]["port"] == 8123 and calls[0]["username"] == "u" and calls[0]["password"] == "w"
+    assert calls[0]["port"] == 8123
+    assert calls[0]["username"] == "u"
+    assert calls[0]["password"] == "w"
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--seed", str(bad)])
@@ -159,7 +162,8 @@ def test_click_command_calls_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert calls[1]["seed"] == bad
     monkeypatch.setattr(sandbox_cmd, "run", lambda **kwargs: (_ for _ in ()).throw(SeedError("broken")))
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--seed", str(bad)])
-    assert result.exit_code == 2 and "broken" in result.output
+    assert result.exit_code == 2
+    assert "broken" in result.output
 
 
 def test_click_command_passes_the_real_service_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,4 +179,5 @@ def test_click_command_passes_the_real_service_knobs(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve"])
     assert (calls[1]["rate_limit"], calls[1]["removal_delay"], calls[1]["faults_ttl"]) == (None, 5.0, None)
     result = CliRunner().invoke(sandbox_cmd.sandbox, ["serve", "--rate-limit", "lots"])
-    assert result.exit_code == 2 and "CALLS/SECONDS" in result.output
+    assert result.exit_code == 2
+    assert "CALLS/SECONDS" in result.output

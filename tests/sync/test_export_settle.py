@@ -202,7 +202,8 @@ def test_10_failed_polls_give_up_as_unknown_and_requeue(
     )
     book = _book(sessions, book_id)
     assert book.sync_status == IMPORT_UNKNOWN
-    assert book.sync_error is not None and book.sync_error.startswith(f"import {FIRST}: ")
+    assert book.sync_error is not None
+    assert book.sync_error.startswith(f"import {FIRST}: ")
     assert result.errors == [book.sync_error]
     _assert_requeued(sessions)
     assert _settle(sessions, client, integration_id, book_id).polled == 0

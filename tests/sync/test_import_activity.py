@@ -102,7 +102,8 @@ def test_activity_statistics_events_and_summary(
         ann_api = sandbox_campaign.activities[account.find_contact("ann@example.com").id]
         assert activities["ann@example.com"].num_opens == ann_api.num_opens >= 1
         assert activities["ann@example.com"].contact_id is not None
-        assert activities["dan@example.com"].hard_bounced and activities["cid@example.com"].soft_bounced
+        assert activities["dan@example.com"].hard_bounced
+        assert activities["cid@example.com"].soft_bounced
         summary = session.execute(select(campaign_summary)).one()
     expected = sandbox_campaign.summary()
     assert summary.num_total_sent == expected["numTotalSent"] == 6
@@ -113,19 +114,23 @@ def test_activity_statistics_events_and_summary(
     assert sorted(stats) == EMAILS[:5]  # fay is not a member of the connected list
     assert stats["ann@example.com"].open_count == ann_api.num_opens
     assert (stats["bob@example.com"].click_count, stats["bob@example.com"].open_count) == (1, 1)
-    assert stats["cid@example.com"].bounce_count == 1 and stats["dan@example.com"].bounce_count == 1
+    assert stats["cid@example.com"].bounce_count == 1
+    assert stats["dan@example.com"].bounce_count == 1
     assert stats["eve@example.com"].unsubscribe_count == 1
     assert stats["ann@example.com"].last_contacted_at == sandbox_campaign.date_sent
 
     events = _events(sessions)
     assert all(events[(e, "send")] == 1 for e in EMAILS[:5])
-    assert events[("cid@example.com", "soft_bounce")] == 1 and events[("dan@example.com", "hard_bounce")] == 1
+    assert events[("cid@example.com", "soft_bounce")] == 1
+    assert events[("dan@example.com", "hard_bounce")] == 1
     assert events[("eve@example.com", "unsubscribe")] == 1
-    assert events[("bob@example.com", "click")] == 1 and events[("bob@example.com", "open")] == 1
+    assert events[("bob@example.com", "click")] == 1
+    assert events[("bob@example.com", "open")] == 1
     assert events[("ann@example.com", "open")] >= 1
     with sessions() as session:
         click = session.scalar(select(MarketingEvent).where(MarketingEvent.event_type == "click"))
-        assert click is not None and click.detail == f"https://sandbox.example/c/{sandbox_campaign.id}/offer"
+        assert click is not None
+        assert click.detail == f"https://sandbox.example/c/{sandbox_campaign.id}/offer"
 
     # The same answers again (same run time): the same database.
     before = snapshot(sessions)
@@ -168,7 +173,8 @@ def test_an_unchanged_account_costs_one_call_and_new_activity_is_read_since_the_
         "GET /v2/campaigns/{id}/opens/since-date/{date}": 1,
     }
     after = _statistics(sessions)["ann@example.com"]
-    assert after.open_count == before.open_count + 2 and after.click_count == before.click_count + 1
+    assert after.open_count == before.open_count + 2
+    assert after.click_count == before.click_count + 1
     assert _events(sessions)[("ann@example.com", "click")] == 1
 
 

@@ -60,13 +60,16 @@ def test_updates_deletes_and_flags_connected_books(
     counts = run_connector(make_ctx(sessions, client, integration_id, later), "address_book")
     assert counts == {"seen": 3, "created": 0, "updated": 1, "deleted": 0, "missing": 1, "returned": 0}
     books = _books(sessions)
-    assert books[10].name == "Weekly" and books[10].contact_count == 6
-    assert books[11].missing_since == later and books[11].marketing_list_id is not None
+    assert books[10].name == "Weekly"
+    assert books[10].contact_count == 6
+    assert books[11].missing_since == later
+    assert books[11].marketing_list_id is not None
 
     # Newsletter now deleted in Dotmailer: deleted here with its memberships; Offers comes back.
     route.respond(json=[BOOKS[0], BOOKS[1], BOOKS[3]])
     counts = run_connector(make_ctx(sessions, client, integration_id, later.replace(hour=11)), "address_book")
-    assert counts["deleted"] == 1 and counts["returned"] == 1
+    assert counts["deleted"] == 1
+    assert counts["returned"] == 1
     books = _books(sessions)
     assert 10 not in books
     assert books[11].missing_since is None

@@ -39,7 +39,8 @@ def test_budget_low_stops_the_run_and_keeps_watermarks(
     with sessions() as session:
         stored = session.scalar(select(AddressBook).where(AddressBook.origin_id == book.id))
         assert stored is not None
-        assert stored.last_contact_import_at is None and stored.last_unsubscribe_import_at is None
+        assert stored.last_contact_import_at is None
+        assert stored.last_unsubscribe_import_at is None
         assert session.scalar(select(func.count()).select_from(Contact)) == 0  # rolled back with the step
         steps = session.scalars(select(RunStep).where(RunStep.run_id == run_id)).all()
         assert {s.outcome for s in steps} == {"skipped"}

@@ -103,7 +103,8 @@ def test_campaigns_no_longer_listed_are_soft_deleted_and_come_back(
     counts = run_connector(ctx, "campaign")
     assert counts["deleted"] == 1
     found = _campaigns(sessions)
-    assert found[2].is_deleted and not found[1].is_deleted
+    assert found[2].is_deleted
+    assert not found[1].is_deleted
     assert found[1].name == "Spring (renamed)"
     assert _links(sessions) == {(1, 10)}
 

@@ -136,9 +136,8 @@ def test_later_imports_read_modified_since_the_books_watermark(
     contacts = _contacts(sessions)
     assert sorted(contacts) == ["ann@example.com", "cid@example.com", "robert@example.com"]
     assert contacts["robert@example.com"].origin_id == 2
-    assert contacts["cid@example.com"].origin_id == 3 and contacts["cid@example.com"].data_fields == {
-        "LASTNAME": "Cid"
-    }
+    assert contacts["cid@example.com"].origin_id == 3
+    assert contacts["cid@example.com"].data_fields == {"LASTNAME": "Cid"}
     memberships = _memberships(sessions)
     assert memberships[(10, "ann@example.com")].status == "Unsubscribed"
     assert memberships[(10, "cid@example.com")].added_by_dotsync is True  # never cleared by the import

@@ -40,10 +40,12 @@ def test_fields_are_upserted_and_read_at_most_daily(
         "No",
     )
     assert fields["SCORE"].default_value == "10"
-    assert fields["CITY"].default_value is None and fields["FIRSTNAME"].default_value is None
+    assert fields["CITY"].default_value is None
+    assert fields["FIRSTNAME"].default_value is None
     with sessions() as session:
         integration = session.get(Integration, integration_id)
-        assert integration is not None and integration.datafields_synced_at == START
+        assert integration is not None
+        assert integration.datafields_synced_at == START
 
     # Within a day: no call, nothing changes.
     assert run_connector(

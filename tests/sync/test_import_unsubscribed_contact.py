@@ -46,14 +46,16 @@ def test_first_run_reads_whole_history_of_books_and_account(
     book = api.get("/address-books/10/contacts/unsubscribed-since/1971-01-01T00:00:00Z").respond(json=[])
     account = api.get("/contacts/suppressed-since/1971-01-01T00:00:00Z").respond(json=[])
     run_connector(make_ctx(sessions, client, integration_id, START), "unsubscribed_contact")
-    assert book.called and account.called  # the account feed is read on the very first sync too
+    assert book.called
+    assert account.called
 
     # Second run: each feed since its own watermark (the run's start, minus the 5-minute overlap).
     later = START + timedelta(hours=2)
     book2 = api.get("/address-books/10/contacts/unsubscribed-since/2026-03-02T08:55:00Z").respond(json=[])
     account2 = api.get("/contacts/suppressed-since/2026-03-02T08:55:00Z").respond(json=[])
     run_connector(make_ctx(sessions, client, integration_id, later), "unsubscribed_contact")
-    assert book2.called and account2.called
+    assert book2.called
+    assert account2.called
     with sessions() as session:
         stored = session.scalar(select(AddressBook).where(AddressBook.origin_id == 10))
         assert stored is not None
@@ -94,7 +96,8 @@ def test_opt_outs_reach_memberships_contacts_and_members(
     counts = run_connector(
         make_ctx(sessions, sandbox_client, integration_id, clock.now), "unsubscribed_contact"
     )
-    assert counts["unsubscribed"] == 3 and counts["suppressed"] == 1
+    assert counts["unsubscribed"] == 3
+    assert counts["suppressed"] == 1
     assert counts["members_unsubscribed"] == 3  # ann in news, bob in news and in offers
 
     news_members = _members(sessions, news_list)
@@ -131,7 +134,8 @@ def test_opt_outs_reach_memberships_contacts_and_members(
     again = run_connector(
         make_ctx(sessions, sandbox_client, integration_id, clock.now), "unsubscribed_contact"
     )
-    assert again["unsubscribed"] == 3 and again["suppressed"] == 1  # re-read through the overlap
+    assert again["unsubscribed"] == 3
+    assert again["suppressed"] == 1
     assert snapshot(sessions) == before
     clock.advance(hours=1)
     account.suppress("ann@example.com", "Suppressed")

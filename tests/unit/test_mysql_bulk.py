@@ -54,5 +54,7 @@ def test_mysql_ddl_rules_leave_sqlite_and_postgresql_alone() -> None:
     assert "sync_error LONGTEXT" in on_mariadb
     for dialect in (postgresql.dialect(), sqlite.dialect()):
         ddl = str(CreateTable(book).compile(dialect=dialect))
-        assert "CHARSET" not in ddl and "DOUBLE" not in ddl and "LONGTEXT" not in ddl
+        assert "CHARSET" not in ddl
+        assert "DOUBLE" not in ddl
+        assert "LONGTEXT" not in ddl
         assert "guard_remove_percent FLOAT NOT NULL" in ddl
