@@ -45,7 +45,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import ipaddress
 import logging
 import random
 import time
@@ -99,6 +98,7 @@ from dotsync.dotmailer.models import (
 from dotsync.dotmailer.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, iter_paged
 from dotsync.dotmailer.ratelimit import DEFAULT_MAX_WAIT, RateLimiter
 from dotsync.dotmailer.retry import RetryPolicy, retry_after_seconds, server_did_not_act
+from dotsync.urls import transport_problem
 
 logger = logging.getLogger("dotsync.dotmailer")
 
@@ -167,27 +167,14 @@ def normalise_base_url(url: str) -> str:
     if text.lower().endswith("/v2"):
         text = text[:-3].rstrip("/")
     parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
     if parts.username or parts.password:
         raise InvalidEndpointError("the Dotmailer API URL must not contain a user name or password")
-    if scheme == "https" and host:
-        return text
-    if scheme == "http" and _is_loopback(host):
+    if transport_problem(parts) is None:
         return text
     raise InvalidEndpointError(
         f"refusing Dotmailer API URL {_safe_url(text)!r}: it must start with https:// "
         "(http:// is allowed only on a loopback address)"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _safe_url(url: str) -> str:

@@ -27,7 +27,7 @@ from dotsync import __version__
 from dotsync.db.models import AlertState, Integration
 from dotsync.errors import ConfigError, SyncFailedError
 from dotsync.services.health import Problem, check_health
-from dotsync.services.integrations import is_loopback
+from dotsync.urls import transport_problem
 
 log = logging.getLogger("dotsync.alerts")
 
@@ -41,12 +41,9 @@ def validate_webhook(url: str) -> str:
         parts.port  # noqa: B018  (raises ValueError on a malformed port)
     except ValueError as exc:
         raise ConfigError(f"invalid DOTSYNC_ALERT_WEBHOOK: {exc}") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("invalid DOTSYNC_ALERT_WEBHOOK: expected an https:// URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            "invalid DOTSYNC_ALERT_WEBHOOK: plain http is only allowed to a loopback address; use https"
-        )
+    problem = transport_problem(parts)
+    if problem:
+        raise ConfigError(f"invalid DOTSYNC_ALERT_WEBHOOK: {problem}")
     return url.strip()
 
 

@@ -6,7 +6,6 @@ never part of any returned view.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from dotsync.db.models import AddressBook, Integration
 from dotsync.errors import BadInputError, NotFoundError
 from dotsync.secret import SecretBox
+from dotsync.urls import transport_problem
 
 DEFAULT_API_URL = "https://r1-api.dotdigital.com"
 MIN_PASSWORD_LENGTH = 8
@@ -26,25 +26,12 @@ MIN_PASSWORD_LENGTH = 8
 def validate_api_url(url: str) -> str:
     """Accept any https URL, or http to a loopback address (the sandbox); return it without a trailing slash."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadInputError(f"invalid --api-url {url!r}: expected an https:// URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise BadInputError(
-            f"invalid --api-url {url!r}: plain http is only allowed to a loopback address "
-            "(127.0.0.1, ::1, localhost); use https"
-        )
+    problem = transport_problem(parts)
+    if problem:
+        raise BadInputError(f"invalid --api-url {url!r}: {problem}")
     if parts.username or parts.password:
         raise BadInputError("invalid --api-url: credentials do not belong in the URL")
     return url.strip().rstrip("/")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_password(password: str) -> str:
