@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from dotsync.db.models import AlertState
-from tests.e2e.world import World, people
+from tests.e2e.world import World
 from tests.operations.receiver import Receiver, dead_url, running_receiver
 
 
@@ -19,17 +19,6 @@ from tests.operations.receiver import Receiver, dead_url, running_receiver
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as r:
         yield r
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(4))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    w.settle()
-    return w
 
 
 def _webhook(world: World, url: str, timeout: float = 5.0) -> None:

@@ -5,22 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from dotsync.db.models import IMPORT_UNKNOWN, AddressBook, ContactExport
-from tests.e2e.world import World, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(4))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    w.settle()
-    return w
+from tests.e2e.world import World
 
 
 def _check(world: World, *extra: str, expect: int) -> dict[str, Any]:
