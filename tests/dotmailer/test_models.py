@@ -62,6 +62,13 @@ def _in(casing: str, payload: Any) -> Any:
         ("2015-10-10T00:00:00+02", datetime(2015, 10, 9, 22, tzinfo=UTC)),
         ("2015-10-10", datetime(2015, 10, 10, tzinfo=UTC)),
         ("2015-10-10T12:30", datetime(2015, 10, 10, 12, 30, tzinfo=UTC)),
+        # reference §15: the vendor's suppressed-since example (space, six fraction digits, offset)
+        ("2020-01-01 09:40:18.527000+00:00", datetime(2020, 1, 1, 9, 40, 18, 527000, tzinfo=UTC)),
+        ("2015-09-11T11:06:47.76448991234-02:00", datetime(2015, 9, 11, 13, 6, 47, 764489, tzinfo=UTC)),
+        # .NET's DateTime.MinValue is "no date", with or without a zone (an offset on year 1 cannot go to UTC)
+        ("0001-01-01T00:00:00", None),
+        ("0001-01-01T00:00:00+01:00", None),
+        ("0001-01-01T00:00:00.0000000Z", None),
         (" 2015-10-10T00:00:00Z ", datetime(2015, 10, 10, tzinfo=UTC)),
         ("", None),
         ("null", None),
@@ -87,6 +94,8 @@ def test_datetime_objects_are_normalised_to_utc() -> None:
     [
         ("yesterday", "not a recognised date"),
         ("2015-13-45T00:00:00", r"month must be in 1\.\.12"),
+        ("2020-01-021T00:00:00", "not a recognised date: '2020-01-021T00:00:00'"),  # the vendor's typo (§15)
+        ("2015-10-10T25:00:00Z", "not a recognised date"),
         (12345, "expected a date string, got int"),
     ],
 )
