@@ -15,6 +15,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from dotsync.errors import ConfigError
@@ -23,23 +24,24 @@ DEFAULT_HOME = Path("~/.local/share/dotsync")
 CONFIG_FILE_NAME = "config.toml"
 
 
-class _TomlFileSource(PydanticBaseSettingsSource):
-    """Reads settings from ``$DOTSYNC_CONFIG`` or ``$DOTSYNC_HOME/config.toml`` when such a file exists."""
+class _ConfigFile(TomlConfigSettingsSource):
+    """The TOML config file (``$DOTSYNC_CONFIG`` or ``$DOTSYNC_HOME/config.toml``), read by pydantic-settings when
+    it exists. A file that cannot be read, or a key that is not a setting, is a :class:`ConfigError` naming the
+    file: a misspelt key silently ignored would leave the default in force unnoticed."""
 
-    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
-        super().__init__(settings_cls)
-        self._data: dict[str, Any] = {}
-        if path is not None and path.is_file():
-            try:
-                self._data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        # Keys match setting names without regard to case, as pydantic-settings does.
+        allowed = {name for name in settings_cls.model_fields if name != "config"}
+        unknown = [key for key in self.toml_data if key.lower() not in allowed]
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {', '.join(map(repr, unknown))} in config file {path}"
+                f" (known: {', '.join(sorted(allowed))}; the file's own path is set by $DOTSYNC_CONFIG)"
+            )
 
 
 class Settings(BaseSettings):
@@ -104,7 +106,7 @@ class Settings(BaseSettings):
         home = Path(env_values.get("home") or DEFAULT_HOME).expanduser()
         config_path = env_values.get("config")
         path = Path(config_path).expanduser() if config_path else home / CONFIG_FILE_NAME
-        return (init_settings, env_settings, _TomlFileSource(settings_cls, path))
+        return (init_settings, env_settings, _ConfigFile(settings_cls, path))
 
     @property
     def home_dir(self) -> Path:

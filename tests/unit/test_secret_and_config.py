@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
+from dotsync.cli import run
 from dotsync.config import load_settings
-from dotsync.errors import ConfigError
+from dotsync.errors import EXIT_CONFIG, ConfigError
 from dotsync.secret import SecretBox, load_or_create_key
 
 
@@ -117,3 +120,68 @@ def test_bad_config_file_is_a_config_error(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("DOTSYNC_HOME", str(tmp_path))
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings()
+
+
+def test_unknown_key_in_config_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('api_safety_margin = 7\ndatabse_url = "sqlite:///typo.db"\n[dotsync]\nhome = "/x"\n')
+    monkeypatch.setenv("DOTSYNC_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("DOTSYNC_CONFIG", str(config))
+    with pytest.raises(
+        ConfigError, match=re.escape(f"unknown setting 'databse_url', 'dotsync' in config file {config} ")
+    ):
+        load_settings()
+
+
+def test_config_file_keys_follow_setting_names_but_not_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOTSYNC_CONFIG", raising=False)
+    monkeypatch.delenv("DOTSYNC_API_SAFETY_MARGIN", raising=False)
+    monkeypatch.setenv("DOTSYNC_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text("API_SAFETY_MARGIN = 9\n")
+    assert load_settings().api_safety_margin == 9  # case-insensitive, like the environment
+    # The file's own path comes from the environment; saying it inside the file would be ignored, so it is refused.
+    (tmp_path / "config.toml").write_text('config = "/etc/other.toml"\n')
+    with pytest.raises(ConfigError, match=r"unknown setting 'config' in config file .*\$DOTSYNC_CONFIG"):
+        load_settings()
+
+
+def test_environment_overrides_every_setting_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOTSYNC_CONFIG", raising=False)
+    monkeypatch.setenv("DOTSYNC_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text(
+        "api_safety_margin = 7\nalert_max_age = 12\nrun_retention_days = 5\n"
+    )
+    monkeypatch.setenv("DOTSYNC_API_SAFETY_MARGIN", "70")
+    monkeypatch.delenv("DOTSYNC_ALERT_MAX_AGE", raising=False)
+    monkeypatch.delenv("DOTSYNC_RUN_RETENTION_DAYS", raising=False)
+    settings = load_settings()
+    assert (settings.api_safety_margin, settings.alert_max_age, settings.run_retention_days) == (70, 12, 5)
+
+
+def test_config_file_that_is_not_utf8_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOTSYNC_CONFIG", raising=False)
+    monkeypatch.setenv("DOTSYNC_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_bytes(b'alert_webhook = "\xff"\n')
+    with pytest.raises(ConfigError, match=re.escape(f"cannot read config file {tmp_path / 'config.toml'}")):
+        load_settings()
+
+
+def test_unknown_config_key_exits_3_through_the_cli(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("api_safty_margin = 7\n")
+    runner = CliRunner()
+    env = {"DOTSYNC_HOME": str(tmp_path), "DOTSYNC_CONFIG": None, "DOTSYNC_DATABASE_URL": None}
+    with runner.isolation(env=env) as (out, err, _mixed):
+        code = run(["db", "status"])
+    assert code == EXIT_CONFIG
+    assert out.getvalue() == b""
+    assert f"Error: unknown setting 'api_safty_margin' in config file {config} " in err.getvalue().decode()
+    assert not (tmp_path / "dotsync.db").exists()  # stopped before any command ran
