@@ -3,6 +3,11 @@
 The check is a syntax check only (no DNS): what Dotmailer would accept as a contact email, written so that a
 rejected address comes with a reason a user can act on. Dotmailer lower-cases emails, so dotsync does too,
 which also makes case variants of one address collapse to one member.
+
+Two functions, one rule for the spelling: :func:`normalise_email` is for addresses dotsync is *given* (CSV
+files, query sources, the command line) and checks them; :func:`email_key` is for addresses Dotmailer *sent*
+(contacts, opt-outs, campaign feeds), which it already holds: they are only trimmed and lower-cased, never
+refused, so a contact or an opt-out is never lost to a stricter check than Dotmailer's.
 """
 
 from __future__ import annotations
@@ -29,11 +34,17 @@ class NormalisedEmail(NamedTuple):
     reason: str | None
 
 
+def email_key(value: str | None) -> str:
+    """An address as Dotmailer sent it, as dotsync stores and matches it: trimmed and lower-cased, unchecked;
+    "" for none."""
+    return (value or "").strip().lower()
+
+
 def normalise_email(value: object) -> NormalisedEmail:
     """Trim, lower-case and syntax-check ``value``; return the email, or None and the reason it is invalid."""
     if value is None:
         return NormalisedEmail(None, "empty email")
-    email = (value if isinstance(value, str) else str(value)).strip().lower()
+    email = email_key(value if isinstance(value, str) else str(value))
     if len(email) <= MAX_EMAIL_LENGTH and _FAST.fullmatch(email):
         local = email.partition("@")[0]
         if len(local) <= MAX_LOCAL_LENGTH:

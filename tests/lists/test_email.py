@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dotsync.lists.email import is_valid_email, normalise_email
+from dotsync.lists.email import email_key, is_valid_email, normalise_email
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,23 @@ def test_the_reason_quotes_the_value_shortened() -> None:
 
 def test_non_string_values_are_converted() -> None:
     assert normalise_email(12345).reason is not None
+
+
+@pytest.mark.parametrize(
+    ("sent", "key"),
+    [
+        ("  Ann.Lee@Example.COM \t", "ann.lee@example.com"),
+        ("no-at-sign.example.com", "no-at-sign.example.com"),  # Dotmailer holds it: kept, never refused
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_an_address_dotmailer_sent_is_trimmed_and_lower_cased_but_not_checked(
+    sent: str | None, key: str
+) -> None:
+    assert email_key(sent) == key
+
+
+def test_the_two_differ_only_in_the_check() -> None:
+    assert email_key(" Ann@Example.com ") == normalise_email(" Ann@Example.com ").email
+    assert normalise_email("no-at-sign.example.com").email is None

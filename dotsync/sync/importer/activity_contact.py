@@ -25,9 +25,10 @@ from dotsync.db.bulk import batched, insert_ignore, upsert
 from dotsync.db.models import Activity, MarketingEvent, MemberStatistics
 from dotsync.dotmailer.errors import ApiNotFoundError
 from dotsync.dotmailer.models import ApiCampaignContactSummary
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.campaign_feeds import campaign_lists, candidates, mark_done, plan
-from dotsync.sync.importer.common import BATCH, CONTACTS, event_key, member_ids, normalise_email
+from dotsync.sync.importer.common import BATCH, CONTACTS, event_key, member_ids
 
 NAME = "activity_contact"
 ACTIVITIES = cast(Table, Activity.__table__)
@@ -55,7 +56,7 @@ def _contacts(
 ) -> tuple[dict[int, Any], dict[str, Any]]:
     conn = session.connection()
     origin_ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
-    emails = sorted({normalise_email(r.email) for r in rows if r.email})
+    emails = sorted({email_key(r.email) for r in rows if r.email})
     columns = (CONTACTS.c.id, CONTACTS.c.origin_id, CONTACTS.c.email, CONTACTS.c.unsubscribed_at)
     by_origin = (
         {
@@ -95,7 +96,7 @@ def save_activities(
     """Store one batch of a campaign's activity rows; returns counts."""
     unique: dict[str, ApiCampaignContactSummary] = {}
     for row in rows:
-        email = normalise_email(row.email)
+        email = email_key(row.email)
         if email:
             unique[email] = row
     if not unique:

@@ -7,14 +7,15 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from dotsync.dotmailer.models import ApiCampaignContactClick
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
-from dotsync.sync.importer.campaign_events import EventRow, email_of, run_feed
+from dotsync.sync.importer.campaign_events import EventRow, run_feed
 
 NAME = "campaign_click"
 
 
 def to_row(click: ApiCampaignContactClick) -> EventRow:
-    return email_of(click.email), click.date_clicked, click.url
+    return email_key(click.email), click.date_clicked, click.url
 
 
 def run(ctx: SyncContext, session: Session) -> dict[str, int]:

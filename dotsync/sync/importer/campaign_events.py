@@ -24,7 +24,7 @@ from dotsync.db.models import MarketingEvent
 from dotsync.dotmailer.errors import ApiNotFoundError
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.campaign_feeds import campaign_lists, candidates, mark_done, plan
-from dotsync.sync.importer.common import BATCH, event_key, member_ids, normalise_email
+from dotsync.sync.importer.common import BATCH, event_key, member_ids
 
 EVENTS = cast(Table, MarketingEvent.__table__)
 
@@ -99,7 +99,3 @@ def run_feed(
         ctx.progress(f"campaign {kind}s", done, len(fetches))
     mark_done(ctx, session, connector, [c.id for c in found if c.id not in skipped])
     return counts
-
-
-def email_of(value: str | None) -> str:
-    return normalise_email(value)

@@ -7,14 +7,15 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from dotsync.dotmailer.models import ApiCampaignContactOpen
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
-from dotsync.sync.importer.campaign_events import EventRow, email_of, run_feed
+from dotsync.sync.importer.campaign_events import EventRow, run_feed
 
 NAME = "campaign_open"
 
 
 def to_row(event: ApiCampaignContactOpen) -> EventRow:
-    return email_of(event.email), event.date_opened, None
+    return email_key(event.email), event.date_opened, None
 
 
 def run(ctx: SyncContext, session: Session) -> dict[str, int]:

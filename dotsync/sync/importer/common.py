@@ -41,10 +41,6 @@ BOOK_CONTACTS = cast(Table, AddressBookContact.__table__)
 MEMBERS = cast(Table, ListMember.__table__)
 
 
-def normalise_email(email: str | None) -> str:
-    return (email or "").strip().lower()
-
-
 def since_with_overlap(mark: datetime | None) -> datetime | None:
     """A stored start time turned into a "since" date: minus the overlap, so nothing at the edge is lost."""
     return None if mark is None else mark - OVERLAP

@@ -31,6 +31,7 @@ from dotsync.db.bulk import batched, refresh_statistics, upsert
 from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer import two_way
 from dotsync.sync.importer.common import (
@@ -41,7 +42,6 @@ from dotsync.sync.importer.common import (
     ContactRecord,
     connected_books,
     member_ids,
-    normalise_email,
     read_started,
     resolve_contacts,
     since_with_overlap,
@@ -57,7 +57,7 @@ log = logging.getLogger("dotsync.sync.import")
 
 def contact_record(api: ApiContactRow) -> ContactRecord:
     return ContactRecord(
-        email=normalise_email(api.email),
+        email=email_key(api.email),
         origin_id=api.id,
         values={
             "status": api.status,

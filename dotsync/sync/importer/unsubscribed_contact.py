@@ -27,6 +27,7 @@ from dotsync.db.bulk import batched, upsert
 from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.models import ApiContactSuppression
 from dotsync.lists.changes import pending_change
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer.common import (
     BATCH,
@@ -35,7 +36,6 @@ from dotsync.sync.importer.common import (
     ContactRecord,
     connected_books,
     member_ids,
-    normalise_email,
     read_started,
     resolve_contacts,
     since_with_overlap,
@@ -53,7 +53,7 @@ class OptOut:
     __slots__ = ("email", "email_type", "opt_in_type", "origin_id", "reason", "when")
 
     def __init__(self, api: ApiContactSuppression, now: datetime) -> None:
-        self.email = normalise_email(api.email)
+        self.email = email_key(api.email)
         self.origin_id = api.contact_id
         self.reason = api.reason or "Unsubscribed"
         self.when = api.date_removed or now
