@@ -46,13 +46,6 @@ REPORT_FIELDS = (
     "failures",
     "suppressedContacts",  # the 15th counter of the current API (reference §15)
 )
-TERMINAL_STATUSES = (
-    "Finished",
-    "RejectedByWatchdog",
-    "InvalidFileFormat",
-    "Failed",
-    "ExceedsAllowedContactLimit",
-)
 # account suppression reason -> (report counter, faults CSV reason)
 _SUPPRESSION_FAULTS = {
     "Unsubscribed": ("unsubscribed", "Unsubscribed"),

@@ -74,12 +74,6 @@ def get_integration(session: Session, name: str | None) -> Integration:
     return all_[0]
 
 
-def active_integrations(session: Session, name: str | None) -> list[Integration]:
-    if name is not None:
-        return [get_integration(session, name)]
-    return list(session.scalars(select(Integration).where(Integration.is_active).order_by(Integration.id)))
-
-
 def create_integration(
     session: Session,
     box: SecretBox,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.models import Run, RunStep
 from dotsync.db.types import utcnow
 
-SUCCESS, FAILED, SKIPPED, PARTIAL, STOPPED = "success", "failed", "skipped", "partial", "stopped_early"
+SUCCESS, FAILED, SKIPPED, STOPPED = "success", "failed", "skipped", "stopped_early"
 RUNNING, KILLED = "running", "killed"
 
 
