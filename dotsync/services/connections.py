@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dotsync.db.lookups import connected_book, get_list
 from dotsync.db.models import (
     IMPORT_NOT_FINISHED,
     AddressBook,
@@ -35,20 +36,6 @@ DEFAULT_FIELD_NAMES = {
 }
 
 ClientFactory = Callable[[Integration], "DotmailerClient"]
-
-
-def get_list(session: Session, name: str) -> MarketingList:
-    found = session.scalar(select(MarketingList).where(MarketingList.name == name))
-    if found is None:
-        raise NotFoundError(f"no list named {name!r} (see `dotsync list ls`)")
-    return found
-
-
-def connected_book(session: Session, marketing_list: MarketingList) -> AddressBook:
-    book = session.scalar(select(AddressBook).where(AddressBook.marketing_list_id == marketing_list.id))
-    if book is None:
-        raise BadInputError(f"list {marketing_list.name!r} is not connected to an address book")
-    return book
 
 
 def find_book(session: Session, integration: Integration, ref: str) -> AddressBook:

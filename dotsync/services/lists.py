@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dotsync.db.lookups import get_list
 from dotsync.db.models import (
     MEMBER_STATES,
     REMOVED,
@@ -78,13 +79,6 @@ OUTCOME_KEPT_UNSUBSCRIBED = "kept_unsubscribed"
 OUTCOME_REMOVED = "removed"
 OUTCOME_UNSUBSCRIBED = "unsubscribed"
 OUTCOME_ALREADY = "already"
-
-
-def get_list(session: Session, name: str) -> MarketingList:
-    found = session.scalar(select(MarketingList).where(MarketingList.name == name))
-    if found is None:
-        raise NotFoundError(f"no list named {name!r} (see `dotsync list ls`)")
-    return found
 
 
 def _check_name(session: Session, name: str) -> str:

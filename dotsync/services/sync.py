@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dotsync.db.models import AddressBook, Integration, MarketingList
-from dotsync.errors import BadInputError, NotFoundError
+from dotsync.db.lookups import connected_book, get_list
+from dotsync.db.models import Integration
+from dotsync.errors import BadInputError
 from dotsync.secret import SecretBox
 from dotsync.services.integrations import get_integration
 from dotsync.sync import runs
@@ -123,7 +124,7 @@ def full_sync(
     with env.sessions() as session:
         _check_confirmations(session, options.confirm_mass_change)
         if list_name is not None:
-            book = _connected_book(session, list_name)
+            book = connected_book(session, get_list(session, list_name))
             ids = [book.integration_id]
             options.book_ids = {book.id}
         else:
@@ -159,16 +160,6 @@ def full_sync(
     return report
 
 
-def _connected_book(session: Session, list_name: str) -> AddressBook:
-    marketing_list = session.scalar(select(MarketingList).where(MarketingList.name == list_name))
-    if marketing_list is None:
-        raise NotFoundError(f"no list named {list_name!r} (see `dotsync list ls`)")
-    book = session.scalar(select(AddressBook).where(AddressBook.marketing_list_id == marketing_list.id))
-    if book is None:
-        raise BadInputError(f"list {list_name!r} is not connected to an address book (see `dotsync connect`)")
-    return book
-
-
 def _check_confirmations(session: Session, list_names: set[str]) -> None:
     for name in list_names:
-        _connected_book(session, name)
+        connected_book(session, get_list(session, name))

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from dotsync import logcontext
+from dotsync.db.lookups import connected_books
 from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
@@ -82,21 +82,11 @@ class BookExport:
         return data
 
 
-def connected_books(session: Session, integration_id: int, only: set[int] | None) -> list[AddressBook]:
-    query = (
-        select(AddressBook)
-        .where(AddressBook.integration_id == integration_id, AddressBook.marketing_list_id.is_not(None))
-        .order_by(AddressBook.id)
-    )
-    books = [b for b in session.scalars(query) if only is None or b.id in only]
-    for book in books:
-        session.expunge(book)
-    return books
-
-
 def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyResult:
     with ctx.sessions() as session:
-        books = connected_books(session, ctx.integration_id, options.book_ids)
+        books = connected_books(session, ctx.integration_id, with_missing=True, ids=options.book_ids)
+        for book in books:
+            session.expunge(book)
         list_names = {
             b.id: session.scalar(select(MarketingList.name).where(MarketingList.id == b.marketing_list_id))
             for b in books

@@ -15,10 +15,10 @@ from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import insert_ignore, upsert
+from dotsync.db.lookups import connected_books
 from dotsync.db.models import Campaign, campaign_address_book
 from dotsync.dotmailer.models import ApiCampaign
 from dotsync.sync.context import SyncContext
-from dotsync.sync.importer.common import connected_books
 
 CAMPAIGNS = cast(Table, Campaign.__table__)
 _UPDATED = (

@@ -17,10 +17,9 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
-from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import upsert
-from dotsync.db.models import SUBSCRIBED, UNSUBSCRIBED, AddressBook, AddressBookContact, Contact, ListMember
+from dotsync.db.models import SUBSCRIBED, UNSUBSCRIBED, AddressBookContact, Contact, ListMember
 from dotsync.lists.changes import pending_change
 from dotsync.sync.watermarks import OVERLAP
 
@@ -56,21 +55,6 @@ def read_started(ctx: SyncContext, rows: Iterable[T]) -> tuple[datetime, Iterato
     if first is _NOTHING:
         return started, iter(())
     return started, chain((cast(T, first),), iterator)
-
-
-def connected_books(session: Session, integration_id: int) -> list[AddressBook]:
-    """The integration's books connected to a list and still present in Dotmailer, in a stable order."""
-    return list(
-        session.scalars(
-            select(AddressBook)
-            .where(
-                AddressBook.integration_id == integration_id,
-                AddressBook.marketing_list_id.is_not(None),
-                AddressBook.missing_since.is_(None),
-            )
-            .order_by(AddressBook.id)
-        )
-    )
 
 
 def event_key(kind: str, when: datetime | None, detail: str | None = None, occurrence: int = 0) -> str:

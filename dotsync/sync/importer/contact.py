@@ -28,6 +28,7 @@ from sqlalchemy import Connection, and_, delete, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, refresh_statistics, upsert
+from dotsync.db.lookups import connected_books
 from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
@@ -40,7 +41,6 @@ from dotsync.sync.importer.common import (
     CONTACTS,
     MEMBERS,
     ContactRecord,
-    connected_books,
     member_ids,
     read_started,
     resolve_contacts,

@@ -24,6 +24,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, upsert
+from dotsync.db.lookups import connected_books
 from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.models import ApiContactSuppression
 from dotsync.lists.changes import pending_change
@@ -34,7 +35,6 @@ from dotsync.sync.importer.common import (
     BOOK_CONTACTS,
     FULL_HISTORY_SINCE,
     ContactRecord,
-    connected_books,
     member_ids,
     read_started,
     resolve_contacts,
