@@ -62,8 +62,6 @@ from dotsync.db.models import (
     AddressBook,
     AddressBookContact,
     Contact,
-    DataField,
-    FieldMapping,
     ListMember,
     MarketingList,
 )
@@ -71,7 +69,7 @@ from dotsync.errors import DotsyncError
 from dotsync.lists.changes import next_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox
-from dotsync.sync.export.payload import FieldMap, RowFormatter, parse_list_fields
+from dotsync.sync.payload import FieldMap, RowFormatter, load_mappings
 
 PAGE = 5000
 SAMPLE = 5
@@ -133,21 +131,6 @@ class _Tally:
         bucket = self.samples.setdefault(kind, [])
         if len(bucket) < SAMPLE:
             bucket.append(email)
-
-
-def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
-    types = dict(
-        session.execute(
-            select(DataField.name, DataField.type).where(DataField.integration_id == book.integration_id)
-        ).all()
-    )
-    rows = session.scalars(
-        select(FieldMapping).where(FieldMapping.address_book_id == book.id).order_by(FieldMapping.id)
-    ).all()
-    return [
-        FieldMap(m.data_field_name, parse_list_fields(m.list_fields), types.get(m.data_field_name, "String"))
-        for m in rows
-    ]
 
 
 def plan_signature(list_id: int, mappings: Sequence[FieldMap]) -> str:

@@ -33,7 +33,7 @@ from dotsync.db.models import (
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox, insert_rows
-from dotsync.sync.export.payload import RowFormatter
+from dotsync.sync.payload import RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
 

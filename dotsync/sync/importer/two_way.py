@@ -42,8 +42,8 @@ from dotsync.db.models import (
 from dotsync.lists.email import is_valid_email
 from dotsync.lists.hashing import fields_hash
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.payload import RowFormatter, format_value
 from dotsync.sync.importer.common import BOOK_CONTACTS, CONTACTS, MEMBERS, ContactRecord
+from dotsync.sync.payload import RowFormatter, format_value, load_mappings
 
 SAMPLE = 5
 _MISSING = object()
@@ -346,8 +346,6 @@ def for_book(session: Session, book: AddressBook) -> Incoming | None:
     ).all()
     if not book.import_new_contacts and not any(m.two_way for m in mappings):
         return None
-    from dotsync.sync.export.plan import load_mappings
-
     formatter = RowFormatter(load_mappings(session, book))
     two_way = tuple(
         TwoWayField(i, fm.data_field, fm.list_fields[0], fm.type)

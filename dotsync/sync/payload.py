@@ -1,23 +1,32 @@
-"""Export (dotsync -> Dotmailer): what Dotmailer should hold for a member, formatted per data-field type.
+"""Both directions: what Dotmailer should hold for a member, formatted per data-field type.
 
-Pure functions: a member's fields and the connection's mappings in, the CSV values and a content hash out.
-The hash covers exactly what is sent, so a row is uploaded again only when what Dotmailer should hold changed.
+The export (dotsync -> Dotmailer) builds its CSV rows and their content hash from it; the import (Dotmailer ->
+dotsync) reads a two-way data field back by formatting the member's value the same way (importer/two_way.py).
+Pure functions, except :func:`load_mappings` (a connection's mappings, read once per book): a member's fields
+and the connection's mappings in, the CSV values and a content hash out. The hash covers exactly what is
+sent, so a row is uploaded again only when what Dotmailer should hold changed. It is the MD5 of the compact
+JSON ``["email",[["HEADER","value"],...]]`` (non-ASCII kept as UTF-8): stored hashes depend on that framing, and
+a test holds :class:`RowFormatter` to a plain ``json.dumps`` reference.
 
 :class:`RowFormatter` is the bulk form used by the export (a million rows at a time): the per-type formatting
 and the hash's JSON framing are prepared once per connection, and the common value shapes take a fast path
-that returns exactly what :func:`format_value` and :func:`content_hash` return.
+that returns exactly what :func:`format_value` returns.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
 from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dotsync.db.models import AddressBook, DataField, FieldMapping
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "off", ""}
@@ -34,6 +43,22 @@ class FieldMap:
 
 def parse_list_fields(spec: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in spec.split("+") if part.strip())
+
+
+def load_mappings(session: Session, book: AddressBook) -> list[FieldMap]:
+    """The book's mappings in their stored order, each with its data field's type (``String`` if unknown)."""
+    types = dict(
+        session.execute(
+            select(DataField.name, DataField.type).where(DataField.integration_id == book.integration_id)
+        ).all()
+    )
+    rows = session.scalars(
+        select(FieldMapping).where(FieldMapping.address_book_id == book.id).order_by(FieldMapping.id)
+    ).all()
+    return [
+        FieldMap(m.data_field_name, parse_list_fields(m.list_fields), types.get(m.data_field_name, "String"))
+        for m in rows
+    ]
 
 
 def format_value(value: Any, field_type: str) -> str:
@@ -76,32 +101,6 @@ def format_value(value: Any, field_type: str) -> str:
             return "No" if lowered else ""
         raise ValueError(f"{text!r} is not a yes/no value")
     return text
-
-
-def member_values(fields: Mapping[str, Any], mappings: Sequence[FieldMap]) -> tuple[list[str], int]:
-    """The data-field values for one member, in mapping order, and how many values could not be formatted."""
-    values: list[str] = []
-    bad = 0
-    for mapping in mappings:
-        if len(mapping.list_fields) == 1:
-            raw = fields.get(mapping.list_fields[0])
-        else:
-            parts = [str(fields.get(f) or "").strip() for f in mapping.list_fields]
-            raw = " ".join(p for p in parts if p)
-        try:
-            values.append(format_value(raw, mapping.type))
-        except ValueError:
-            values.append("")
-            bad += 1
-    return values, bad
-
-
-def content_hash(email: str, values: Sequence[str], headers: Sequence[str]) -> str:
-    """Hash of exactly what is sent: the email and each data field's name and value."""
-    payload = json.dumps(
-        [email, list(zip(headers, values, strict=True))], ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 # --- bulk form --------------------------------------------------------------------------------------------
@@ -167,7 +166,8 @@ def _formatter(field_type: str) -> Callable[[Any], str]:
 
 
 class RowFormatter:
-    """:func:`member_values` and :func:`content_hash` for one connection's mappings, prepared once."""
+    """A member's data-field values (:meth:`values`) and content hash (:meth:`digest`) for one connection's
+    mappings, prepared once."""
 
     def __init__(self, mappings: Sequence[FieldMap]) -> None:
         self.mappings = list(mappings)
@@ -176,7 +176,7 @@ class RowFormatter:
             (m.list_fields[0] if len(m.list_fields) == 1 else m.list_fields, _formatter(m.type))
             for m in self.mappings
         ]
-        # content_hash's JSON is ``["email",[["HEADER","value"],...]]``: the header parts are constant.
+        # The hash's JSON is ``["email",[["HEADER","value"],...]]``: the header parts are constant.
         self._prefixes = ["[" + encode_basestring(h) + "," for h in self.headers]
         self.values = self._compile_values()
         self.digest = self._compile_digest()
@@ -221,7 +221,7 @@ class RowFormatter:
         return cast(Callable[[str, Sequence[str]], str], namespace["digest"])
 
     def _values(self, fields: Mapping[str, Any]) -> tuple[list[str], int]:
-        """Same as :func:`member_values` (the values in mapping order, and how many could not be formatted)."""
+        """The values in mapping order, and how many could not be formatted (sent empty)."""
         values: list[str] = []
         bad = 0
         for source, formatter in self._steps:
@@ -238,7 +238,7 @@ class RowFormatter:
         return values, bad
 
     def _digest(self, email: str, values: Sequence[str]) -> str:
-        """Same as :func:`content_hash` ``(email, values, headers)``."""
+        """The content hash of ``email`` and one value per mapped data field (see the module docstring)."""
         if len(values) != len(self._prefixes):
             raise ValueError("one value per mapped data field is needed")
         pairs = ",".join(
