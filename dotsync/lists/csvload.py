@@ -28,13 +28,12 @@ from dotsync.lists.members import (
     WRITE_BATCH,
     ImportResult,
     MemberPreparer,
-    Progress,
     _estimate_total,
-    _no_progress,
     load_csv,
     member_upsert,
 )
 from dotsync.lists.rejects import DUPLICATE, RejectLog
+from dotsync.progress import Progress, no_progress
 
 _members = cast(Table, ListMember.__table__)
 DIALECTS = ("sqlite", "postgresql")
@@ -105,7 +104,7 @@ def load_csv_new_list(
             rejects_path=rejects_path,
             progress=progress,
         )
-    report = progress or _no_progress
+    report = progress or no_progress
     header = csv_file.header
     email_index = header.index(email_column)
     pairs = [(name, index) for index, name in enumerate(header) if index != email_index]

@@ -11,7 +11,7 @@ Refreshing a query-backed list (which reads its source first) is in :mod:`dotsyn
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,22 +43,16 @@ from dotsync.lists.csvfile import CsvFile
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import canonical_json, hash_canonical
 from dotsync.lists.rejects import DUPLICATE, Reject, RejectLog
+from dotsync.progress import Progress, no_progress
 
 KIND_STATIC = "static"
 KIND_QUERY = "query"
 WRITE_BATCH = 2000
 
-Progress = Callable[[str, int, int | None], None]
-"""``progress(label, done, total)``; total None when unknown."""
-
 # (email, fields as canonical JSON text, fields_hash): one member ready to be written.
 Member = tuple[str, str, str]
 
 _members = type_cast(Table, ListMember.__table__)
-
-
-def _no_progress(_label: str, _done: int, _total: int | None) -> None:
-    return None
 
 
 @dataclass
@@ -262,7 +256,7 @@ def load_csv(
     BadInputError, and so does a file none of whose rows has a valid email (most likely the wrong column); the
     caller's transaction then undoes whatever was written.
     """
-    report = progress or _no_progress
+    report = progress or no_progress
     header = csv_file.header
     email_index = header.index(email_column)
     pairs = [(name, index) for index, name in enumerate(header) if index != email_index]

@@ -41,12 +41,12 @@ from dotsync.lists.members import (
     Member,
     MemberPreparer,
     MemberWriter,
-    Progress,
     RefreshResult,
     current_member_count,
     mark_left,
 )
 from dotsync.lists.rejects import RejectLog
+from dotsync.progress import Progress, no_progress
 from dotsync.secret import SecretBox
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,7 @@ def refresh_query_list(
         or not marketing_list.source_url_encrypted
     ):
         raise BadInputError(f"list {marketing_list.name!r} is not query-backed")
-    report = progress or _no_progress
+    report = progress or no_progress
     url = box.decrypt(marketing_list.source_url_encrypted)
     result = RefreshResult()
     with tempfile.TemporaryFile() as spool, QueryReader(url, marketing_list.query) as reader:
@@ -443,7 +443,3 @@ def _unspool(spool: IO[bytes]) -> Iterable[list[Member]]:
         except EOFError:
             return
         yield from batched(members, WRITE_BATCH)
-
-
-def _no_progress(_label: str, _done: int, _total: int | None) -> None:
-    return None

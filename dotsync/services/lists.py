@@ -38,11 +38,11 @@ from dotsync.lists.members import (
     KIND_STATIC,
     ImportResult,
     LoadResult,
-    Progress,
     RefreshResult,
     load_csv,
 )
 from dotsync.lists.source import SourceError, mask_url, normalise_source_url, refresh_query_list
+from dotsync.progress import Progress
 from dotsync.secret import SecretBox
 
 STATE_ALL = "all"

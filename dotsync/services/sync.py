@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.lookups import connected_book, get_list
 from dotsync.db.models import Integration
 from dotsync.errors import BadInputError
+from dotsync.progress import Progress, no_progress
 from dotsync.secret import SecretBox
 from dotsync.services.integrations import get_integration
 from dotsync.sync import runs
-from dotsync.sync.context import Progress, SyncContext, no_progress
+from dotsync.sync.context import SyncContext
 from dotsync.sync.export.options import ExportOptions
 from dotsync.sync.importer import CONNECTORS, run_import
 from dotsync.sync.orchestrator import AfterRun, BodyResult, ClientFactory, SyncReport, run_per_integration

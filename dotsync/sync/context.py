@@ -9,26 +9,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.types import utcnow
 from dotsync.errors import DotsyncError
+from dotsync.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from dotsync.dotmailer.client import DotmailerClient
     from dotsync.secret import SecretBox
 
 log = logging.getLogger("dotsync.sync")
-
-
-class Progress(Protocol):
-    def __call__(self, label: str, done: int, total: int | None = None) -> None: ...
-
-
-def no_progress(label: str, done: int, total: int | None = None) -> None:
-    return None
 
 
 class BudgetLowError(DotsyncError):

@@ -20,8 +20,9 @@ from dotsync import logcontext
 from dotsync.db.models import Integration
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import ConfigError, DotsyncError, LockedError, SyncFailedError
+from dotsync.progress import Progress, no_progress
 from dotsync.sync import runs
-from dotsync.sync.context import Progress, SyncContext, no_progress
+from dotsync.sync.context import SyncContext
 from dotsync.sync.lock import integration_lock
 
 if TYPE_CHECKING:
