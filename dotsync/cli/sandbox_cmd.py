@@ -9,7 +9,7 @@ import click
 
 from dotsync.sandbox import SeedError, run
 from dotsync.sandbox.ratelimit import RateLimit
-from dotsync.sandbox.server import SERVED_REMOVAL_DELAY
+from dotsync.sandbox.standalone import SERVED_REMOVAL_DELAY
 
 
 @click.group("sandbox")

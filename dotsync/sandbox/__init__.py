@@ -25,7 +25,8 @@ from dotsync.sandbox.faults import FaultConfig
 from dotsync.sandbox.history import History, HistoryEvent
 from dotsync.sandbox.imports import ContactImport, ImportConfig
 from dotsync.sandbox.seed import load_seed
-from dotsync.sandbox.server import DEFAULT_PASSWORD, DEFAULT_USERNAME, ServerHandle, run, serve
+from dotsync.sandbox.server import ServerHandle, serve
+from dotsync.sandbox.standalone import DEFAULT_PASSWORD, DEFAULT_USERNAME, run
 from dotsync.sandbox.state import Account, AddressBook, Contact
 from dotsync.sandbox.transport import SandboxTransport
 

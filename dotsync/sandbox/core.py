@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dotsync.sandbox.api import build_router
 from dotsync.sandbox.api.context import Ctx
@@ -28,11 +28,9 @@ from dotsync.sandbox.history import History
 from dotsync.sandbox.imports import ImportConfig, finish_through
 from dotsync.sandbox.messages import Outcome, SandboxRequest, SandboxResponse
 from dotsync.sandbox.ratelimit import TOO_MANY, RateLimit, RateLimiter
+from dotsync.sandbox.server import ServerHandle, serve
 from dotsync.sandbox.state import Account, Env
-
-if TYPE_CHECKING:
-    from dotsync.sandbox.server import ServerHandle
-    from dotsync.sandbox.transport import SandboxTransport
+from dotsync.sandbox.transport import SandboxTransport
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +144,10 @@ class Sandbox:
     # ----------------------------------------------------------------- front ends
     def transport(self) -> SandboxTransport:
         """An ``httpx.BaseTransport`` answering from this sandbox in-process."""
-        from dotsync.sandbox.transport import SandboxTransport
-
         return SandboxTransport(self)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
         """Serve this sandbox over HTTP on loopback in a background thread (see :func:`server.serve`)."""
-        from dotsync.sandbox.server import serve
-
         return serve(self, host, port)
 
     # ----------------------------------------------------------------- request handling

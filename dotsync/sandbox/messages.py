@@ -1,11 +1,12 @@
 """Transport-neutral request and response objects shared by the in-process transport and the loopback
-server."""
+server, and :class:`Handler`, what both front ends hand a request to (a :class:`~dotsync.sandbox.core.Sandbox`),
+so neither imports the sandbox that imports them."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 
@@ -72,3 +73,9 @@ class Outcome:
 
     response: SandboxResponse | None
     drop_after: bool = False
+
+
+class Handler(Protocol):
+    """What the front ends (transport, server) answer requests with: a sandbox."""
+
+    def handle(self, request: SandboxRequest) -> Outcome: ...

@@ -1,28 +1,18 @@
-"""Loopback HTTP front end: serve a :class:`Sandbox` with ``http.server.ThreadingHTTPServer``.
+"""Loopback HTTP front end: serve a sandbox (a :class:`Handler`) with ``http.server.ThreadingHTTPServer``.
 
 ``serve`` starts it on a background thread and returns a :class:`ServerHandle` (``.url``, ``.shutdown()``,
-usable as a context manager). ``run`` is what ``dotsync sandbox serve`` calls: it serves until Ctrl-C.
-A dropped-connection fault closes the socket without writing a byte.
+usable as a context manager); ``Sandbox.serve()`` calls it. A dropped-connection fault closes the socket
+without writing a byte. ``dotsync sandbox serve`` runs :func:`dotsync.sandbox.standalone.run`.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 
-from dotsync.sandbox.core import Sandbox
-from dotsync.sandbox.messages import SandboxRequest
-from dotsync.sandbox.ratelimit import RateLimit
-from dotsync.sandbox.seed import load_seed
-
-DEFAULT_USERNAME = "apiuser-sandbox@apiconnector.com"
-DEFAULT_PASSWORD = "sandbox-password"
-# Seconds a served sandbox keeps contacts listed after a bulk removal (the real API takes "some minutes").
-SERVED_REMOVAL_DELAY = 5.0
+from dotsync.sandbox.messages import Handler, SandboxRequest
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,7 +22,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "dotsync-sandbox/1"
     sys_version = ""
-    sandbox: Sandbox  # set on the subclass built by ``serve``
+    sandbox: Handler  # set on the subclass built by ``serve``
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -108,7 +98,7 @@ class ServerHandle:
         self.shutdown()
 
 
-def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
+def serve(sandbox: Handler, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
     """Serve ``sandbox`` on ``host:port`` (0 = any free port) from a background thread."""
     handler = type("SandboxHandler", (_Handler,), {"sandbox": sandbox})
     server = _Server((host, port), handler)
@@ -116,58 +106,3 @@ def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> ServerHan
     thread.name = f"dotsync-sandbox-{server.server_address[1]}"
     thread.start()
     return ServerHandle(server, thread)
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
-def _wait_forever() -> None:
-    stop = threading.Event()
-    while not stop.wait(3600):
-        pass
-
-
-def run(
-    *,
-    port: int = 0,
-    username: str | None = None,
-    password: str | None = None,
-    seed: Path | str | None = None,
-    host: str = "127.0.0.1",
-    echo: Callable[[str], None] = _print,
-    wait: Callable[[], None] = _wait_forever,
-    rate_limit: RateLimit | None = None,
-    removal_delay: float = SERVED_REMOVAL_DELAY,
-    faults_ttl: float | None = None,
-) -> int:
-    """Serve a sandbox until Ctrl-C (``KeyboardInterrupt`` from ``wait``), then shut down; return 0.
-
-    Accounts come from the seed file, plus ``username``/``password`` (defaults when neither a seed account
-    nor a username is given). Prints the base URL and every accepted credential to stdout via ``echo``.
-    ``rate_limit``, ``removal_delay`` and ``faults_ttl`` are the :class:`Sandbox` knobs; a served sandbox
-    removes contacts from a book ``removal_delay`` seconds (default 5) after a bulk removal, as the real API
-    does (in-process sandboxes default to 0).
-    """
-    sandbox = Sandbox(rate_limit=rate_limit, removal_delay=removal_delay, faults_ttl=faults_ttl)
-    if seed is not None:
-        load_seed(sandbox, seed)
-    if username is not None or not sandbox.accounts:
-        name = username or DEFAULT_USERNAME
-        if name.lower() in sandbox.accounts:
-            sandbox.account(name).password = password or DEFAULT_PASSWORD
-        else:
-            sandbox.add_account(name, password or DEFAULT_PASSWORD)
-    handle = serve(sandbox, host, port)
-    try:
-        echo(f"Dotmailer sandbox listening on {handle.url} (API base {handle.url}/v2)")
-        for account in sandbox.accounts.values():
-            echo(f"  username: {account.username}  password: {account.password}")
-        echo("Press Ctrl-C to stop.")
-        try:
-            wait()
-        except KeyboardInterrupt:
-            echo("Stopping the sandbox.")
-    finally:
-        handle.shutdown()
-    return 0

@@ -1,4 +1,4 @@
-"""In-process front end: an ``httpx.BaseTransport`` that hands requests to a :class:`Sandbox`.
+"""In-process front end: an ``httpx.BaseTransport`` that hands requests to a sandbox (a :class:`Handler`).
 
 A dropped connection raises ``httpx.RemoteProtocolError`` (no answer, nothing applied); a
 ``drop_after_apply`` fault raises ``httpx.ReadError`` after the sandbox applied the request.
@@ -6,20 +6,15 @@ A dropped connection raises ``httpx.RemoteProtocolError`` (no answer, nothing ap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
-from dotsync.sandbox.messages import SandboxRequest
-
-if TYPE_CHECKING:
-    from dotsync.sandbox.core import Sandbox
+from dotsync.sandbox.messages import Handler, SandboxRequest
 
 
 class SandboxTransport(httpx.BaseTransport):
     """Give it to ``httpx.Client(transport=...)``; any host works (``ApiEndpoint`` echoes it back)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Handler) -> None:
         self.sandbox = sandbox
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

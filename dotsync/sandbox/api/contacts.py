@@ -4,10 +4,10 @@ report, faults CSV)."""
 
 from __future__ import annotations
 
-from dotsync.sandbox import imports
 from dotsync.sandbox.api.context import Ctx
 from dotsync.sandbox.api.render import contact_json, suppression_json
 from dotsync.sandbox.errors import not_found
+from dotsync.sandbox.imports import faults_csv, find_import, poll, report_json, start_import
 from dotsync.sandbox.messages import SandboxResponse
 from dotsync.sandbox.router import Router
 from dotsync.sandbox.uploads import read_upload
@@ -72,7 +72,7 @@ def get_contact(ctx: Ctx) -> SandboxResponse:
 def _start(ctx: Ctx, book_id: int | None) -> SandboxResponse:
     book = ctx.account.book(book_id) if book_id is not None else None
     filename, data = read_upload(ctx.request)
-    started = imports.start_import(ctx.account, book, filename, data, ctx.imports)
+    started = start_import(ctx.account, book, filename, data, ctx.imports)
     return SandboxResponse.json(202, started.to_json())
 
 
@@ -88,20 +88,20 @@ def import_into_account(ctx: Ctx) -> SandboxResponse:
 
 def import_status(ctx: Ctx) -> SandboxResponse:
     """``GET /v2/contacts/import/{importId}``: counts as a poll of the import's lifecycle."""
-    imp = imports.find_import(ctx.account, ctx.params["importId"])
-    return SandboxResponse.json(200, imports.poll(ctx.account, imp, ctx.imports).to_json())
+    imp = find_import(ctx.account, ctx.params["importId"])
+    return SandboxResponse.json(200, poll(ctx.account, imp, ctx.imports).to_json())
 
 
 def import_report(ctx: Ctx) -> SandboxResponse:
     """``GET /v2/contacts/import/{importId}/report``."""
-    imp = imports.find_import(ctx.account, ctx.params["importId"])
-    return SandboxResponse.json(200, imports.report_json(imp))
+    imp = find_import(ctx.account, ctx.params["importId"])
+    return SandboxResponse.json(200, report_json(imp))
 
 
 def import_faults(ctx: Ctx) -> SandboxResponse:
     """``GET /v2/contacts/import/{importId}/report-faults``: CSV, UTF-8 with a BOM."""
-    imp = imports.find_import(ctx.account, ctx.params["importId"])
-    body = imports.faults_csv(imp, ctx.account.now(), ctx.imports.faults_ttl)
+    imp = find_import(ctx.account, ctx.params["importId"])
+    body = faults_csv(imp, ctx.account.now(), ctx.imports.faults_ttl)
     return SandboxResponse(200, {"content-type": "text/csv; charset=utf-8"}, body)
 
 
