@@ -17,7 +17,7 @@ import click
 
 from dotsync import __version__
 from dotsync.cli.lazy import Lazy, LazyGroup
-from dotsync.errors import EXIT_FAILURE, EXIT_USAGE, DotsyncError, exit_code_for
+from dotsync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, DotsyncError, exit_code_for
 
 if TYPE_CHECKING:
     from dotsync.cli.context import AppContext
@@ -131,7 +131,7 @@ def run(argv: list[str] | None = None, obj: AppContext | None = None) -> int:
             log.exception("unexpected error")
         click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
         return EXIT_FAILURE
-    return 0
+    return EXIT_OK
 
 
 __all__ = ["EXIT_USAGE", "cli", "main", "run"]

@@ -409,12 +409,6 @@ campaign_summary = Table(
 )
 
 
-class CampaignSummary(Base):
-    """1:1 with a campaign: every field of ApiCampaignSummary (42 counts, 9 ratios, date sent)."""
-
-    __table__ = campaign_summary
-
-
 class Activity(Timestamped, Base):
     """Per (campaign, contact email): the contact's activity summary for that campaign."""
 

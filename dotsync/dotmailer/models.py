@@ -16,7 +16,7 @@ Python attribute names are snake_case; ``model_dump(by_alias=True)`` gives the A
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -185,10 +185,6 @@ class ApiAccountInfo(ApiModel):
         """The account's regional endpoint (scheme + host), e.g. ``https://r1-api.dotdigital.com``."""
         value = self.get_property("ApiEndpoint")
         return value.strip() if value and value.strip() else None
-
-    @property
-    def api_locale(self) -> str | None:
-        return self.get_property("APILocale")
 
     @property
     def calls_remaining(self) -> int | None:
@@ -567,11 +563,6 @@ class ApiCampaignSummary(ApiModel):
     assisted_revenue: Text = None
     num_orders: Count = 0
     num_assisted_orders: Count = 0
-
-    def snake_case_items(self) -> Iterator[tuple[str, Any]]:
-        """Every field as ``(snake_case_name, value)``, in API order (what ``campaigns show --json`` prints)."""
-        for name in type(self).model_fields:
-            yield name, getattr(self, name)
 
 
 class ApiCampaignContactSummary(ApiModel):

@@ -68,17 +68,6 @@ SUMMARY_RATIO_FIELDS = [
     "percentageUsersClicked",
     "percentageClicksToOpens",
 ]
-CAMPAIGN_STATUSES = (
-    "Unsent",
-    "Sending",
-    "Sent",
-    "Paused",
-    "Cancelled",
-    "RequiresSystemApproval",
-    "RequiresSMSApproval",
-    "RequiresWorkflowApproval",
-    "Triggered",
-)
 
 
 def fake_ip(contact_id: int) -> str:

@@ -326,10 +326,6 @@ class Account:
         self.touch()
         return contact
 
-    def suppression_of(self, contact: Contact) -> Suppression | None:
-        """The account-level suppression of a contact, if any."""
-        return self.suppressions.get(contact.id)
-
     def add_member(
         self, book: AddressBook, contact: Contact, source: str, when: datetime | None = None
     ) -> bool:

@@ -57,7 +57,6 @@ class PendingRemovals:
     confirmed: int = 0
     resent: int = 0
     stuck: int = 0  # still listed after every attempt
-    checked: int = 0  # rows whose state was asked this run
 
 
 @dataclass
@@ -151,7 +150,6 @@ def check_pending_removals(ctx: SyncContext, book: AddressBook) -> PendingRemova
         confirmed = [r for r in due if listed.get(r.id) is False]
         still = [r for r in due if listed.get(r.id) is True]
         _record(ctx, book, confirmed, still, now)
-    outcome.checked = len(listed)
     outcome.confirmed = len(confirmed)
     checked_now = {r.id for r in still}
     for r in still:
