@@ -77,12 +77,6 @@ class ContactRecord:
     new_values: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ResolvedContact:
-    id: int
-    unsubscribed_at: datetime | None = None
-
-
 def _rows_by(
     conn: Connection, column: Any, integration_id: int, keys: Sequence[Any], columns: Sequence[str]
 ) -> dict[Any, Any]:
