@@ -38,7 +38,6 @@ from dotsync.lists.members import (
     KIND_STATIC,
     ImportResult,
     LoadResult,
-    RefreshResult,
     load_csv,
 )
 from dotsync.lists.source import SourceError, mask_url, normalise_source_url, refresh_query_list
@@ -240,13 +239,6 @@ def import_members(
             rejects_path=rejects_path,
             progress=progress,
         )
-
-
-def refresh_list(
-    session: Session, box: SecretBox, name: str, *, now: datetime, progress: Progress | None = None
-) -> RefreshResult:
-    """Re-read a query-backed list's source now (the export does this itself before each export)."""
-    return refresh_query_list(session.connection(), get_list(session, name), box, now=now, progress=progress)
 
 
 def _email(value: str) -> str:

@@ -20,12 +20,14 @@ from sqlalchemy.exc import DBAPIError
 
 from dotsync.cli.context import AppContext
 from dotsync.db.engine import make_engine, session_scope
+from dotsync.db.lookups import get_list
 from dotsync.errors import ConfigError
 from dotsync.lists.source import (
     QueryReader,
     SourceDriverError,
     SourceError,
     normalise_source_url,
+    refresh_query_list,
     source_engine,
 )
 from dotsync.services import lists as svc
@@ -160,7 +162,9 @@ def test_missing_email_column_exits_2_and_changes_nothing(cli_run, app, mysql_so
     before = _snapshot(sessions)
     mysql_source.run("ALTER TABLE people CHANGE email mail VARCHAR(320)")
     with pytest.raises(SourceError), session_scope(app.sessions()) as session:
-        svc.refresh_list(session, app.box(), "q", now=NOW + timedelta(hours=1))
+        refresh_query_list(
+            session.connection(), get_list(session, "q"), app.box(), now=NOW + timedelta(hours=1)
+        )
     assert _snapshot(sessions) == before
 
 
@@ -236,7 +240,13 @@ def test_connection_lost_mid_read_changes_nothing(app: AppContext, mysql_source,
         pytest.raises(SourceError, match="failed while reading its rows"),
         session_scope(app.sessions()) as session,
     ):
-        svc.refresh_list(session, app.box(), "q", now=NOW + timedelta(hours=1), progress=kill_the_source)
+        refresh_query_list(
+            session.connection(),
+            get_list(session, "q"),
+            app.box(),
+            now=NOW + timedelta(hours=1),
+            progress=kill_the_source,
+        )
     assert killed, "the reading connection was not found"
     assert _snapshot(sessions) == before
 

@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.cli.context import AppContext
 from dotsync.db.engine import session_scope
+from dotsync.db.lookups import get_list
 from dotsync.db.models import MarketingList
 from dotsync.errors import BadInputError
 from dotsync.lists import source as source_module
 from dotsync.lists.hashing import fields_hash
-from dotsync.lists.source import SourceError, begin_read_only, source_engine
+from dotsync.lists.members import RefreshResult
+from dotsync.lists.source import SourceError, begin_read_only, refresh_query_list, source_engine
 from dotsync.services import lists as svc
 from tests.conftest import BACKEND
 from tests.lists.conftest import NOW, list_names, members_of
@@ -89,9 +91,12 @@ def create(app: AppContext, source: Source, name: str = "q", query: str | None =
         )
 
 
-def refresh(app: AppContext, name: str = "q", *, hours: int = 1) -> svc.RefreshResult:
+def refresh(app: AppContext, name: str = "q", *, hours: int = 1) -> RefreshResult:
+    """What the export does before each export: re-read a query list's source."""
     with session_scope(app.sessions()) as session:
-        return svc.refresh_list(session, app.box(), name, now=NOW + timedelta(hours=hours))
+        return refresh_query_list(
+            session.connection(), get_list(session, name), app.box(), now=NOW + timedelta(hours=hours)
+        )
 
 
 def test_create_query_list_from_the_cli(cli_run, source: Source, sessions: sessionmaker[Session]) -> None:
