@@ -57,17 +57,6 @@ SUMMARY_INT_FIELDS = [
     "numTextDelivered",
     "numTotalDelivered",
 ]
-SUMMARY_RATIO_FIELDS = [
-    "percentageDelivered",
-    "percentageUniqueOpens",
-    "percentageOpens",
-    "percentageUnsubscribes",
-    "percentageReplies",
-    "percentageHardBounces",
-    "percentageSoftBounces",
-    "percentageUsersClicked",
-    "percentageClicksToOpens",
-]
 
 
 def fake_ip(contact_id: int) -> str:

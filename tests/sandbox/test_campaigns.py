@@ -6,7 +6,20 @@ import httpx
 import pytest
 
 from dotsync.sandbox import Account, Campaign, Sandbox
-from dotsync.sandbox.campaigns import SUMMARY_INT_FIELDS, SUMMARY_RATIO_FIELDS
+from dotsync.sandbox.campaigns import SUMMARY_INT_FIELDS
+
+# The summary's nine ratios (reference §9.4); the sandbox computes each by name.
+SUMMARY_RATIO_FIELDS = [
+    "percentageDelivered",
+    "percentageUniqueOpens",
+    "percentageOpens",
+    "percentageUnsubscribes",
+    "percentageReplies",
+    "percentageHardBounces",
+    "percentageSoftBounces",
+    "percentageUsersClicked",
+    "percentageClicksToOpens",
+]
 
 CAMPAIGN_KEYS = {
     "id",
