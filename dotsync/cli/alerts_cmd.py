@@ -11,7 +11,7 @@ from dotsync.cli.options import json_option
 from dotsync.console import print_json, stdout
 from dotsync.errors import ConfigError
 from dotsync.services import alerts as svc
-from dotsync.sync.orchestrator import AfterRun
+from dotsync.services.sync import AfterRun
 
 
 def configured_webhook(app: AppContext) -> svc.Webhook | None:

@@ -118,15 +118,8 @@ def _checker(app: AppContext) -> svc.Checker:
 @click.pass_obj
 def list_(app: AppContext, as_json: bool) -> None:
     """List integrations."""
-    from sqlalchemy import select
-
-    from dotsync.db.models import Integration
-
     with session_scope(app.sessions()) as session:
-        views = [
-            svc.integration_view(session, i)
-            for i in session.scalars(select(Integration).order_by(Integration.name))
-        ]
+        views = svc.list_integrations(session)
     if as_json:
         print_json(views)
         return

@@ -18,7 +18,6 @@ from dotsync.cli.context import AppContext
 from dotsync.cli.options import json_option, lock_wait_option
 from dotsync.console import ProgressReporter, info, print_json, print_mapping, print_table, progress_enabled
 from dotsync.db.engine import session_scope
-from dotsync.lists.members import LoadResult
 from dotsync.services import lists as svc
 from dotsync.services.locking import LockWait, list_change
 
@@ -62,7 +61,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _report_load(result: LoadResult, rejects_path: Path | None) -> None:
+def _report_load(result: svc.LoadResult, rejects_path: Path | None) -> None:
     data = result.as_dict()
     parts = [f"{result.rows_read} read", f"{result.new} new", f"{result.changed} changed"]
     parts.append(f"{result.unchanged} unchanged")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dotsync.console import print_table, stdout
-from dotsync.sync.orchestrator import SyncReport
+from dotsync.services.sync import SyncReport
 
 _EXPORT_COLUMNS = ("added", "updated", "removed", "rejected", "unsubscribed", "uploads")
 

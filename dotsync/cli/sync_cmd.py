@@ -10,8 +10,7 @@ from dotsync.cli.context import AppContext
 from dotsync.cli.options import integration_option, json_option
 from dotsync.console import ProgressReporter, print_json, progress_enabled
 from dotsync.services import sync as svc
-from dotsync.sync.importer import CONNECTORS
-from dotsync.sync.orchestrator import SyncReport
+from dotsync.services.sync import CONNECTORS, SyncReport
 
 
 def _environment(app: AppContext, progress: ProgressReporter, *, alerts: bool = True) -> svc.SyncEnvironment:

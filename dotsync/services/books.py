@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,12 +12,9 @@ from dotsync.dotmailer.errors import DuplicateError
 from dotsync.errors import BadInputError
 from dotsync.services.integrations import get_integration
 from dotsync.sync.importer.address_book import is_system_book
-
-if TYPE_CHECKING:
-    from dotsync.dotmailer.client import DotmailerClient
+from dotsync.sync.orchestrator import ClientFactory
 
 VISIBILITIES = {"private": "Private", "public": "Public"}
-ClientFactory = Callable[[Integration], "DotmailerClient"]
 
 
 def book_state(book: AddressBook) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -24,9 +24,7 @@ from dotsync.db.models import (
 )
 from dotsync.errors import BadInputError, NotFoundError
 from dotsync.services.integrations import get_integration
-
-if TYPE_CHECKING:
-    from dotsync.dotmailer.client import DotmailerClient
+from dotsync.sync.orchestrator import ClientFactory
 
 SYSTEM_BOOKS = {"all contacts", "test"}
 DATAFIELD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -34,8 +32,6 @@ DEFAULT_FIELD_NAMES = {
     "FIRSTNAME": ("firstname", "first_name", "first name", "givenname", "given_name"),
     "LASTNAME": ("lastname", "last_name", "last name", "surname", "familyname", "family_name"),
 }
-
-ClientFactory = Callable[[Integration], "DotmailerClient"]
 
 
 def find_book(session: Session, integration: Integration, ref: str) -> AddressBook:

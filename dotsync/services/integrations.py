@@ -170,6 +170,14 @@ def integration_view(session: Session, integration: Integration) -> dict[str, An
     }
 
 
+def list_integrations(session: Session) -> list[dict[str, Any]]:
+    """``integration list``: every integration's view, by name."""
+    return [
+        integration_view(session, integration)
+        for integration in session.scalars(select(Integration).order_by(Integration.name))
+    ]
+
+
 def check_credentials(username: str, password: str, api_url: str, **client_kwargs: Any) -> CheckResult:
     """Call ``account-info``; raises the client's authentication error (exit 3) on bad credentials."""
     from dotsync.dotmailer.client import DotmailerClient

@@ -1,4 +1,8 @@
-"""The sync commands as services: ``integration sync`` (import), ``dotmailer export`` and ``sync`` (both)."""
+"""The sync commands as services: ``integration sync`` (import), ``dotmailer export`` and ``sync`` (both).
+
+The CLI reaches the sync engine only through this module (``.importlinter``): it takes what it passes in and
+renders from here too (``CONNECTORS``, ``ExportOptions``, ``AfterRun``, ``SyncReport``, imported below).
+"""
 
 from __future__ import annotations
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("dotsync.sync")
 
 ClientFactory = Callable[[Integration], "DotmailerClient"]
+"""A connected API client for a stored integration: built by the CLI's AppContext (which holds the secret key and
+the transport), called here per integration and by the services that talk to Dotmailer outside a run."""
 
 
 @dataclass

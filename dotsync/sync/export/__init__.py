@@ -33,6 +33,7 @@ from dotsync.sync.export.plan import Plan, applied, plan_book
 from dotsync.sync.export.remove import remove_contacts
 from dotsync.sync.export.settle import settle_book
 from dotsync.sync.export.upload import upload_scheduled
+from dotsync.sync.importer.contact import read_back_after_settle
 from dotsync.sync.orchestrator import BodyResult
 
 log = logging.getLogger("dotsync.sync.export")
@@ -154,7 +155,9 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         settled = settle_book(ctx, book.id)
         outcome.rejected += settled.rejected_rows + settled.faults
         outcome.pending_imports = settled.pending
-        _read_back(ctx, book.id, settled.finished_rows)
+        # Read the book's contacts so new contacts get their Dotmailer ids (the contact importer's read: at once
+        # after a small upload; a big one is read once, later, when Dotmailer shows it whole).
+        read_back_after_settle(ctx, book.id, settled.finished_rows)
         # Step 1b: removals sent earlier are confirmed (then forgotten) or sent again (nothing when none).
         removals = check_pending_removals(ctx, book)
         outcome.removals_confirmed, outcome.removals_resent = removals.confirmed, removals.resent
@@ -225,14 +228,6 @@ def _plan(ctx: SyncContext, book: AddressBook, options: ExportOptions) -> tuple[
         live_book.sync_error_import_id = None
         session.commit()
     return plan, None
-
-
-def _read_back(ctx: SyncContext, book_id: int, finished_rows: int) -> None:
-    """After uploads finished, read the book's contacts so new contacts get their Dotmailer ids (at once for a
-    small upload; a big one is read once, later, when Dotmailer shows it whole: see the contact importer)."""
-    from dotsync.sync.importer.contact import read_back_after_settle
-
-    read_back_after_settle(ctx, book_id, finished_rows)
 
 
 def _hold(ctx: SyncContext, book_id: int, reason: str) -> None:
