@@ -43,6 +43,10 @@ REACHABLE_CONTACT_STATUSES = (*ACTIVE_CONTACT_STATUSES, "PendingOptIn")
 # Export operations of an address-book contact.
 OP_NEW, OP_ADD, OP_UPDATE = "new", "add", "update"
 
+# Dotmailer's built-in address books, recognised by name (they have no id convention). They are imported like
+# any other, and never offered for connection (``AddressBook.is_system``).
+SYSTEM_BOOK_NAMES = ("all contacts", "test")
+
 # Import ("contact export") statuses that end polling.
 IMPORT_NOT_FINISHED = "NotFinished"
 IMPORT_FINISHED = "Finished"
@@ -178,6 +182,11 @@ class AddressBook(Timestamped, Base):
     mappings: Mapped[list[FieldMapping]] = relationship(
         back_populates="address_book", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def is_system(self) -> bool:
+        """One of Dotmailer's built-in books ("All Contacts", "Test"), which cannot be connected to a list."""
+        return self.name.strip().lower() in SYSTEM_BOOK_NAMES
 
 
 class Contact(Timestamped, Base):

@@ -11,7 +11,6 @@ from dotsync.db.models import AddressBook, Integration, MarketingList
 from dotsync.dotmailer.errors import DuplicateError
 from dotsync.errors import BadInputError
 from dotsync.services.integrations import get_integration
-from dotsync.sync.importer.address_book import is_system_book
 from dotsync.sync.orchestrator import ClientFactory
 
 VISIBILITIES = {"private": "Private", "public": "Public"}
@@ -23,7 +22,7 @@ def book_state(book: AddressBook) -> str:
         return "missing"
     if book.marketing_list_id is not None:
         return "connected"
-    if is_system_book(book.name):
+    if book.is_system:
         return "system"
     return "available"
 

@@ -26,7 +26,6 @@ from dotsync.errors import BadInputError, NotFoundError
 from dotsync.services.integrations import get_integration
 from dotsync.sync.orchestrator import ClientFactory
 
-SYSTEM_BOOKS = {"all contacts", "test"}
 DATAFIELD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 DEFAULT_FIELD_NAMES = {
     "FIRSTNAME": ("firstname", "first_name", "first name", "givenname", "given_name"),
@@ -225,7 +224,7 @@ def connect(
     marketing_list = get_list(session, list_name)
     integration = get_integration(session, integration_name)
     book = find_book(session, integration, book_ref)
-    if book.name.strip().lower() in SYSTEM_BOOKS:
+    if book.is_system:
         raise BadInputError(f"{book.name!r} is a Dotmailer system address book and cannot be connected")
     if book.missing_since is not None:
         raise BadInputError(f"address book {book.name!r} no longer exists in Dotmailer")

@@ -9,7 +9,7 @@ returns is deleted locally, except that
   tell the user) and the flag is cleared if the book comes back.
 
 The system books "All Contacts" and "Test" are imported like any other; they are only kept out of the
-books offered for connection (``books list --available``).
+books offered for connection (``books list --available``, ``connect``: ``AddressBook.is_system``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,6 @@ from sqlalchemy.orm import Session
 from dotsync.db.models import AddressBook
 from dotsync.dotmailer.models import ApiAddressBook
 from dotsync.sync.context import SyncContext
-
-SYSTEM_BOOK_NAMES = ("all contacts", "test")
-
-
-def is_system_book(name: str) -> bool:
-    """Dotmailer's built-in books, recognised by name (they have no id convention)."""
-    return name.strip().lower() in SYSTEM_BOOK_NAMES
 
 
 def fetch(ctx: SyncContext) -> list[ApiAddressBook]:
