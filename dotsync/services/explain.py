@@ -107,7 +107,7 @@ def explain_email(session: Session, raw_email: str, *, integration: str | None =
         contacts_query = contacts_query.where(Contact.integration_id == only)
     book_rows: dict[int, dict[str, Any]] = {}
     for contact, integration_name in session.execute(contacts_query.order_by(Contact.integration_id)).all():
-        view = _contact_view(session, found, contact, integration_name, member_ids)
+        view = _contact_view(session, found, contact, integration_name)
         found.contacts.append(view)
         for row in view["books"]:
             book_rows[row["_book_pk"]] = row
@@ -137,9 +137,7 @@ def _members(
     return [(m, lst, book) for m, lst, book in session.execute(query).all()]
 
 
-def _contact_view(
-    session: Session, found: Explanation, contact: Contact, integration: str, member_ids: set[int]
-) -> dict[str, Any]:
+def _contact_view(session: Session, found: Explanation, contact: Contact, integration: str) -> dict[str, Any]:
     if contact.unsubscribed_at is not None or contact.status not in (None, *ACTIVE_CONTACT_STATUSES):
         found.opt_outs.append(
             {
