@@ -23,11 +23,11 @@ from dotsync.sandbox.core import Sandbox
 from dotsync.sandbox.errors import ApiError, SeedError
 from dotsync.sandbox.faults import FaultConfig
 from dotsync.sandbox.history import History, HistoryEvent
-from dotsync.sandbox.imports import ContactImport, ImportConfig
+from dotsync.sandbox.imports import ImportConfig
 from dotsync.sandbox.seed import load_seed
 from dotsync.sandbox.server import ServerHandle, serve
 from dotsync.sandbox.standalone import DEFAULT_PASSWORD, DEFAULT_USERNAME, run
-from dotsync.sandbox.state import Account, AddressBook, Contact
+from dotsync.sandbox.state import Account, AddressBook, Contact, ContactImport
 from dotsync.sandbox.transport import SandboxTransport
 
 __all__ = [

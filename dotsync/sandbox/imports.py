@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from dotsync.sandbox.errors import ApiError, bad_request, not_found
-from dotsync.sandbox.state import Account, AddressBook
+from dotsync.sandbox.state import Account, AddressBook, ContactImport
 from dotsync.sandbox.values import EMAIL_TYPES, OPT_IN_TYPES, BadValue, canonical, coerce, is_valid_email
 
 REPORT_FIELDS = (
@@ -76,29 +76,6 @@ class ImportConfig:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-
-
-@dataclass
-class ContactImport:
-    """One upload."""
-
-    id: str
-    book_id: int | None
-    filename: str
-    created: datetime
-    outcome: str
-    data: bytes | None
-    status: str = "NotFinished"
-    polls: int = 0
-    header: list[str] = field(default_factory=list)
-    report: dict[str, int] | None = None
-    faults: list[tuple[str, list[str]]] = field(default_factory=list)
-    finished: datetime | None = None
-    sent: bytes | None = None  # a copy of the file, kept only with ImportConfig.keep_files (for tests)
-
-    def to_json(self) -> dict[str, str]:
-        """ApiContactImport."""
-        return {"id": self.id, "status": self.status}
 
 
 def _csv_reader(data: bytes) -> Iterator[list[str]]:

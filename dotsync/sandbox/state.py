@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dotsync.sandbox.campaigns import Campaign
 from dotsync.sandbox.dates import Clock, utc
@@ -37,9 +37,6 @@ from dotsync.sandbox.values import (
     is_valid_email,
     is_valid_field_name,
 )
-
-if TYPE_CHECKING:
-    from dotsync.sandbox.imports import ContactImport
 
 ALL_CONTACTS = "All Contacts"
 TEST_BOOK = "Test"
@@ -127,6 +124,29 @@ class AddressBook:
 
 def _not_writable() -> ApiError:
     return bad_request("Address book cannot be written to via the API.", "ERROR_ADDRESSBOOK_NOTWRITABLE")
+
+
+@dataclass
+class ContactImport:
+    """One upload (the model; its lifecycle, from checks to report, is in imports.py)."""
+
+    id: str
+    book_id: int | None
+    filename: str
+    created: datetime
+    outcome: str
+    data: bytes | None
+    status: str = "NotFinished"
+    polls: int = 0
+    header: list[str] = field(default_factory=list)
+    report: dict[str, int] | None = None
+    faults: list[tuple[str, list[str]]] = field(default_factory=list)
+    finished: datetime | None = None
+    sent: bytes | None = None  # a copy of the file, kept only with ImportConfig.keep_files (for tests)
+
+    def to_json(self) -> dict[str, str]:
+        """ApiContactImport."""
+        return {"id": self.id, "status": self.status}
 
 
 class Account:
