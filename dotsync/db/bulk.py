@@ -61,17 +61,17 @@ class PreparedMany:
         )
         self.defaults = _python_defaults(compiled)
 
-    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the statement for every row; returns the driver's row count (see :func:`execute_many`)."""
         if not rows:
-            return
+            return 0
         if self.defaults:  # columns the statement does not set, with a Python-side default in the model
             defaults = self.defaults
             rows = [{**defaults, **row} for row in rows]
         if self.order is not None:
             order = self.order
-            execute_many(self.conn, self.sql, [tuple(row[name] for name in order) for row in rows])
-        else:
-            execute_many(self.conn, self.sql, list(rows))
+            return execute_many(self.conn, self.sql, [tuple(row[name] for name in order) for row in rows])
+        return execute_many(self.conn, self.sql, list(rows))
 
 
 def _python_defaults(compiled: Any) -> dict[str, Any]:
@@ -99,9 +99,11 @@ MYSQL_ROWS_PER_INSERT = 500
 
 def execute_many(
     conn: Connection, sql: str, rows: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]]
-) -> None:
+) -> int:
     """The driver's executemany of ``sql`` (compiled for ``conn``) over ``rows`` (tuples for a positional
-    paramstyle, mappings for a named one).
+    paramstyle, mappings for a named one); returns the driver's row count (summed over the statements sent).
+    For an ``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL that is the rows inserted; MySQL
+    counts ``ON DUPLICATE KEY UPDATE`` by its own rules (an updated row counts 2).
 
     On MySQL/MariaDB a single-row ``INSERT ... VALUES (...)`` is sent as multi-row INSERTs of
     :data:`MYSQL_ROWS_PER_INSERT` rows. PyMySQL does that itself only when the VALUES tuple holds nothing but
@@ -122,11 +124,14 @@ def execute_many(
                     tuple(row[name] for name in names) for row in cast(Sequence[Mapping[str, Any]], rows)
                 ]
             if positional is not None:
+                written = 0
                 for chunk in batched(positional, MYSQL_ROWS_PER_INSERT):
                     statement = head + ", ".join([row_sql] * len(chunk)) + tail
-                    conn.exec_driver_sql(statement, tuple(value for row in chunk for value in row))
-                return
-    conn.exec_driver_sql(sql, list(rows))
+                    written += conn.exec_driver_sql(
+                        statement, tuple(value for row in chunk for value in row)
+                    ).rowcount
+                return written
+    return int(conn.exec_driver_sql(sql, list(rows)).rowcount)
 
 
 _NAMED_PARAM = re.compile(r"(?<!%)%\((\w+)\)s")

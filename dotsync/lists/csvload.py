@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, select
 
-from dotsync.db.bulk import ANALYZE_AFTER_ROWS, refresh_statistics
+from dotsync.db.bulk import ANALYZE_AFTER_ROWS, PreparedMany, refresh_statistics
 from dotsync.db.models import ListMember
 from dotsync.errors import BadInputError
 from dotsync.lists.changes import next_change
@@ -48,11 +48,7 @@ class _NewListWriter:
         self.list_id = list_id
         self.result = result
         seq = next_change(conn, list_id)
-        compiled = member_upsert(conn, now, seq, keep_existing=True).compile(dialect=conn.dialect)
-        self._sql = str(compiled)
-        self._order: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        )
+        self._insert = PreparedMany(conn, member_upsert(conn, now, seq, keep_existing=True))
 
     def _max_id(self) -> int:
         return int(self.conn.execute(select(func.max(_members.c.id))).scalar() or 0)
@@ -62,11 +58,12 @@ class _NewListWriter:
         if not batch:
             return
         before = self._max_id()
-        rows: list[Any] = []
-        for _line, _values, (email, text, digest) in batch:
-            row = {"list_id": self.list_id, "email": email, "fields": text, "fields_hash": digest}
-            rows.append(tuple(row[name] for name in self._order) if self._order else row)
-        inserted = self.conn.exec_driver_sql(self._sql, rows).rowcount
+        inserted = self._insert(
+            [
+                {"list_id": self.list_id, "email": email, "fields": text, "fields_hash": digest}
+                for _line, _values, (email, text, digest) in batch
+            ]
+        )
         self.result.new += inserted
         if inserted == len(batch):
             return

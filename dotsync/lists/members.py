@@ -27,15 +27,19 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    literal,
-    literal_column,
     null,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dotsync.db.bulk import ANALYZE_AFTER_ROWS, batched, execute_many, insert_for, refresh_statistics
+from dotsync.db.bulk import (
+    ANALYZE_AFTER_ROWS,
+    PreparedMany,
+    batched,
+    constant,
+    insert_for,
+    refresh_statistics,
+)
 from dotsync.db.models import SUBSCRIBED, ListMember
 from dotsync.errors import BadInputError
 from dotsync.lists.changes import next_change
@@ -118,14 +122,6 @@ class MemberPreparer:
         return email, text, hash_canonical(text)
 
 
-def _constant(conn: Connection, column: ColumnElement[Any], value: Any) -> ColumnElement[Any]:
-    """``value`` rendered into the SQL once, as the column's type renders it, instead of bound on every row."""
-    rendered = literal(value, column.type).compile(
-        dialect=conn.dialect, compile_kwargs={"literal_binds": True}
-    )
-    return literal_column(str(rendered))
-
-
 def member_upsert(conn: Connection, now: datetime, seq: int = 0, *, keep_existing: bool = False) -> Any:
     """The INSERT ... ON CONFLICT (list_id, email) DO UPDATE for members, for executemany.
 
@@ -136,30 +132,25 @@ def member_upsert(conn: Connection, now: datetime, seq: int = 0, *, keep_existin
     their time are the member's own. Every row written is stamped with the change value ``seq``.
     ``keep_existing``: DO NOTHING on a conflict instead (SQLite and PostgreSQL; the first row of an email wins).
     """
-    if conn.dialect.name == "sqlite":
-        stmt: Any = sqlite.insert(_members)
-        fields: ColumnElement[Any] = bindparam("fields", type_=Text())  # SQLite stores JSON as text
-    elif conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(_members)
-        fields = cast(bindparam("fields", type_=Text()), JSON)
-    elif conn.dialect.name in ("mysql", "mariadb"):
-        stmt = insert_for(conn, _members)  # ON DUPLICATE KEY UPDATE (list_id, email is the only unique key)
-        fields = bindparam("fields", type_=Text())  # the server parses JSON text itself
-    else:
-        raise NotImplementedError(f"bulk member upsert is not implemented for {conn.dialect.name}")
+    # On MySQL/MariaDB: ON DUPLICATE KEY UPDATE, and (list_id, email) is the table's only unique key.
+    stmt = insert_for(conn, _members)
+    # JSON text: SQLite stores it as text, MySQL parses it itself, PostgreSQL is told to.
+    fields: ColumnElement[Any] = bindparam("fields", type_=Text())
+    if conn.dialect.name == "postgresql":
+        fields = cast(fields, JSON)
     c = _members.c
     stmt = stmt.values(
         list_id=bindparam("list_id"),
         email=bindparam("email"),
         fields=fields,
         fields_hash=bindparam("fields_hash"),
-        state=_constant(conn, c.state, SUBSCRIBED),
+        state=constant(conn, c.state, SUBSCRIBED),
         state_reason=null(),
-        state_changed_at=_constant(conn, c.state_changed_at, now),
-        is_current=_constant(conn, c.is_current, True),
-        change_seq=_constant(conn, c.change_seq, seq),
-        created_at=_constant(conn, c.created_at, now),
-        updated_at=_constant(conn, c.updated_at, now),
+        state_changed_at=constant(conn, c.state_changed_at, now),
+        is_current=constant(conn, c.is_current, True),
+        change_seq=constant(conn, c.change_seq, seq),
+        created_at=constant(conn, c.created_at, now),
+        updated_at=constant(conn, c.updated_at, now),
     )
     if keep_existing:
         return stmt.on_conflict_do_nothing(index_elements=["list_id", "email"])
@@ -190,11 +181,7 @@ class MemberWriter:
         self.seq = next_change(conn, list_id)
         # Compiled once; rows then go straight to the driver's executemany. Every bound value is a plain str or
         # int, so SQLAlchemy's per-row parameter processing would only cost time.
-        compiled = member_upsert(conn, now, self.seq).compile(dialect=conn.dialect)
-        self._sql = str(compiled)
-        self._order: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        )
+        self._upsert = PreparedMany(conn, member_upsert(conn, now, self.seq))
         self._had_members = (
             conn.execute(select(_members.c.id).where(_members.c.list_id == list_id).limit(1)).first()
             is not None
@@ -230,13 +217,7 @@ class MemberWriter:
                     self.result.unchanged += 1
                     continue
             rows.append({"list_id": list_id, "email": email, "fields": text, "fields_hash": digest})
-        if not rows:
-            return
-        if self._order is not None:
-            order = self._order
-            execute_many(self.conn, self._sql, [tuple(row[name] for name in order) for row in rows])
-        else:
-            execute_many(self.conn, self._sql, rows)
+        self._upsert(rows)
 
 
 def load_csv(
