@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from dotsync.db.engine import make_engine, make_sessionmaker, session_scope, upgrade
+from dotsync.db.engine import make_engine, make_sessionmaker, upgrade
 from dotsync.db.models import ListMember
 from dotsync.secret import SecretBox
 from dotsync.services import lists as svc
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
         started = time.perf_counter()
         cpu_started = time.process_time()
-        with session_scope(sessions) as session:
+        with sessions.begin() as session:
             result = svc.create_list(
                 session,
                 SecretBox(Fernet.generate_key()),

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dotsync.db.engine import session_scope
 from dotsync.db.models import AddressBook, Integration, MarketingList
 from dotsync.errors import LockedError
 from dotsync.sync.lock import integration_lock
@@ -95,9 +94,9 @@ def list_change(
         found = _integration_of_list(session, list_name) if locked else None
         bind = session.get_bind()
     if found is None:
-        with session_scope(sessions) as session:
+        with sessions.begin() as session:
             yield session
         return
     engine = bind if isinstance(bind, Engine) else bind.engine
-    with integration_held(engine, found[0], found[1], kind, wait), session_scope(sessions) as session:
+    with integration_held(engine, found[0], found[1], kind, wait), sessions.begin() as session:
         yield session

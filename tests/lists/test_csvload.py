@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dotsync.db.engine import session_scope
 from dotsync.db.models import ListMember, MarketingList
 from dotsync.errors import BadInputError
 from dotsync.lists import csvload
@@ -29,7 +28,7 @@ ROWS = [
 
 
 def _load(sessions, name: str, path, loader) -> object:
-    with session_scope(sessions) as session:
+    with sessions.begin() as session:
         marketing_list = MarketingList(name=name, kind="static", email_column="email", field_columns=["n"])
         session.add(marketing_list)
         session.flush()

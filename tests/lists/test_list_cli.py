@@ -7,7 +7,6 @@ import json
 from sqlalchemy import func, select
 
 from dotsync.cli.context import AppContext
-from dotsync.db.engine import session_scope
 from dotsync.db.models import AddressBook, Integration, ListMember, MarketingList
 from dotsync.services import lists as svc
 from tests.lists.conftest import NOW, list_names, members_of
@@ -20,7 +19,7 @@ def make_list(cli_run, write_csv, name: str = "news") -> None:
 
 
 def connect(app: AppContext, list_name: str) -> None:
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         integration = Integration(
             name="acct",
             username="apiuser@example.com",

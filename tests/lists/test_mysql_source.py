@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from dotsync.cli.context import AppContext
-from dotsync.db.engine import make_engine, session_scope
+from dotsync.db.engine import make_engine
 from dotsync.db.lookups import get_list
 from dotsync.errors import ConfigError
 from dotsync.lists.source import (
@@ -161,7 +161,7 @@ def test_missing_email_column_exits_2_and_changes_nothing(cli_run, app, mysql_so
     assert _create(cli_run, mysql_source, "SELECT email, name FROM people ORDER BY id").exit_code == 0
     before = _snapshot(sessions)
     mysql_source.run("ALTER TABLE people CHANGE email mail VARCHAR(320)")
-    with pytest.raises(SourceError), session_scope(app.sessions()) as session:
+    with pytest.raises(SourceError), app.sessions().begin() as session:
         refresh_query_list(
             session.connection(), get_list(session, "q"), app.box(), now=NOW + timedelta(hours=1)
         )
@@ -202,7 +202,7 @@ def test_only_binary_emails_exit_2(cli_run, mysql_source, sessions) -> None:
 
 @needs_mysql
 def test_connection_lost_mid_read_changes_nothing(app: AppContext, mysql_source, sessions) -> None:
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         svc.create_list(
             session,
             app.box(),
@@ -213,7 +213,7 @@ def test_connection_lost_mid_read_changes_nothing(app: AppContext, mysql_source,
         )
     before = _snapshot(sessions)
     marker = f"dotsync-test-{uuid.uuid4().hex}"
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         # Rows of about 500 bytes: far more than the sockets' buffers hold (tens of MB), so the server is
         # still sending when its connection is killed, however fast the client reads.
         svc.get_list(
@@ -238,7 +238,7 @@ def test_connection_lost_mid_read_changes_nothing(app: AppContext, mysql_source,
 
     with (
         pytest.raises(SourceError, match="failed while reading its rows"),
-        session_scope(app.sessions()) as session,
+        app.sessions().begin() as session,
     ):
         refresh_query_list(
             session.connection(),

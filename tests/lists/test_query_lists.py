@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.cli.context import AppContext
-from dotsync.db.engine import session_scope
 from dotsync.db.lookups import get_list
 from dotsync.db.models import MarketingList
 from dotsync.errors import BadInputError
@@ -85,7 +84,7 @@ def source(tmp_path: Path, database_url: str) -> Iterator[Source]:
 
 
 def create(app: AppContext, source: Source, name: str = "q", query: str | None = None) -> None:
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         svc.create_list(
             session, app.box(), name=name, now=NOW, query=query or source.query(), source_url=source.url
         )
@@ -93,7 +92,7 @@ def create(app: AppContext, source: Source, name: str = "q", query: str | None =
 
 def refresh(app: AppContext, name: str = "q", *, hours: int = 1) -> RefreshResult:
     """What the export does before each export: re-read a query list's source."""
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         return refresh_query_list(
             session.connection(), get_list(session, name), app.box(), now=NOW + timedelta(hours=hours)
         )
@@ -135,7 +134,7 @@ def test_create_query_list_from_the_cli(cli_run, source: Source, sessions: sessi
 
 
 def test_show_masks_the_source_password(cli_run, app: AppContext) -> None:
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         session.add(
             MarketingList(
                 name="crm",
@@ -161,7 +160,7 @@ def test_states_survive_leaving_and_coming_back(app: AppContext, source: Source,
         ("dee@example.com", "Dee", 4),
     )
     create(app, source)
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         svc.unsubscribe_member(session, "q", "bob@example.com", now=NOW)
         svc.remove_member(session, "q", "cy@example.com", now=NOW)
 
@@ -276,7 +275,7 @@ def test_failure_after_some_batches_changes_nothing(
         failing = (
             "CASE WHEN email = 'boom@example.com' THEN abs(-9223372036854775808) ELSE score END AS score"
         )
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         marketing_list = svc.get_list(session, "q")
         marketing_list.query = source.query(f"email, name, {failing}")
     with pytest.raises(SourceError, match="the source query failed"):
@@ -297,7 +296,7 @@ def test_invalid_and_duplicate_rows_of_a_query_are_reported(
     source.set_people(
         ("ann@example.com", "Ann", 1), ("ANN@example.com", "Ann2", 2), ("bad@", "B", 3), ("c@x.io", "C", 4)
     )
-    with session_scope(app.sessions()) as session:
+    with app.sessions().begin() as session:
         created = svc.create_list(
             session, app.box(), name="q", now=NOW, query=source.query(), source_url=source.url
         )
@@ -371,6 +370,6 @@ def test_query_lists_take_no_files_and_no_strangers(
     assert "not one of them" in stranger.stderr
     with (
         pytest.raises(BadInputError, match="fields come from its query"),
-        session_scope(app.sessions()) as session,
+        app.sessions().begin() as session,
     ):
         svc.add_member(session, "q", "bob@example.com", now=NOW, fields={"name": "X"})

@@ -11,7 +11,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dotsync.db.engine import session_scope
 from dotsync.db.models import ListMember
 from dotsync.errors import BadInputError
 from dotsync.lists.hashing import fields_hash
@@ -170,12 +169,12 @@ def test_reimport_keeps_states_and_updates_fields(cli_run, sessions, write_csv) 
 
 def test_failed_import_changes_nothing(sessions, write_csv) -> None:
     """A decoding error after several written batches rolls the whole import back."""
-    with session_scope(sessions) as session:
+    with sessions.begin() as session:
         svc.create_list(session, BOX, name="news", now=NOW)
         svc.add_member(session, "news", "keep@x.com", now=NOW, fields={"n": "0"})
     rows = "".join(f"u{i}@x.com,{i}\n" for i in range(7000))
     path = write_csv(b"email,n\n" + rows.encode() + b"late@x.com,\xff\n")
-    with pytest.raises(BadInputError, match="line 7002"), session_scope(sessions) as session:
+    with pytest.raises(BadInputError, match="line 7002"), sessions.begin() as session:
         svc.import_members(session, "news", path, now=NOW)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ListMember)) == 1
@@ -193,7 +192,7 @@ def test_progress_is_reported(sessions, write_csv) -> None:
     rows = "".join(f"u{i}@x.com\n" for i in range(5000))
     path = write_csv("email\n" + rows)
     calls: list[tuple[str, int, int | None]] = []
-    with session_scope(sessions) as session:
+    with sessions.begin() as session:
         result = svc.create_list(
             session,
             BOX,
