@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,7 +12,10 @@ from dotsync.cli.options import json_option
 from dotsync.console import print_json, stdout
 from dotsync.errors import ConfigError
 from dotsync.services import alerts as svc
-from dotsync.services.sync import AfterRun
+
+if TYPE_CHECKING:
+    # Annotations only: services.sync loads the sync engine, which `alerts test` does not need.
+    from dotsync.services.sync import AfterRun
 
 
 def configured_webhook(app: AppContext) -> svc.Webhook | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -24,7 +24,11 @@ from dotsync.db.models import (
 )
 from dotsync.errors import BadInputError, NotFoundError
 from dotsync.services.integrations import get_integration
-from dotsync.sync.orchestrator import ClientFactory
+
+if TYPE_CHECKING:
+    # Annotations only: importing the orchestrator loads the API client and httpx, which the connection commands
+    # need only when they call Dotmailer (through make_client), not at start-up.
+    from dotsync.sync.orchestrator import ClientFactory
 
 DATAFIELD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 DEFAULT_FIELD_NAMES = {
