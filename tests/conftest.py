@@ -30,6 +30,9 @@ from dotsync.config import Settings
 from dotsync.db.engine import make_engine, make_sessionmaker, migrations_dir, upgrade
 from dotsync.db.types import metadata
 
+# The fixtures every suite shares (clock, fake sleeps, sandbox, world): see tests/support/__init__.py.
+pytest_plugins = ["tests.support.fixtures"]
+
 PG_ADMIN_URL = os.environ.get("DOTSYNC_TEST_POSTGRES_URL")
 MYSQL_ADMIN_URL = os.environ.get("DOTSYNC_TEST_MYSQL_URL")
 if PG_ADMIN_URL and MYSQL_ADMIN_URL:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,34 +17,23 @@ from dotsync.db.models import (
     Integration,
 )
 from dotsync.sandbox import Account, Sandbox
-
-USERNAME = "apiuser-cli@apiconnector.com"
-PASSWORD = "Cli-Pa55word-x"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sandbox(app: AppContext) -> Sandbox:
-    made = Sandbox(clock=lambda: NOW, sleep=lambda _s: None, seed=3)
-    app.transport = made.transport()
-    app.clock = lambda: NOW
-    return made
+from tests.support import PASSWORD
+from tests.support.rows import add_integration, connect_book
+from tests.support.world import use_sandbox
 
 
 @pytest.fixture
-def account(sandbox: Sandbox, app: AppContext) -> Account:
-    found = sandbox.add_account(USERNAME, PASSWORD)
-    with app.sessions().begin() as session:
-        session.add(
-            Integration(
-                name="shop",
-                username=USERNAME,
-                password_encrypted=app.box().encrypt(PASSWORD),
-                api_url="https://r1-api.dotdigital.com",
-                is_active=True,
-            )
-        )
-    return found
+def sandbox(sandbox: Sandbox, app: AppContext) -> Sandbox:
+    """The shared sandbox, with the app pointed at it."""
+    use_sandbox(app, sandbox)
+    return sandbox
+
+
+@pytest.fixture
+def account(account: Account, app: AppContext) -> Account:
+    """The test account, and the integration 'shop' that reaches it (its password stored encrypted)."""
+    add_integration(app.sessions(), "shop", password_encrypted=app.box().encrypt(PASSWORD))
+    return account
 
 
 def _json(result: Any) -> Any:
@@ -54,17 +42,11 @@ def _json(result: Any) -> Any:
 
 
 def _connect(app: AppContext, origin_id: int) -> None:
-    from dotsync.db.models import ListMember, MarketingList
-
-    with app.sessions().begin() as session:
-        marketing_list = MarketingList(name="members", kind="static")
-        session.add(marketing_list)
-        session.flush()
-        session.add(ListMember(list_id=marketing_list.id, email="ann@example.com"))
-        session.add(ListMember(list_id=marketing_list.id, email="bob@example.com"))
-        book = session.scalar(select(AddressBook).where(AddressBook.origin_id == origin_id))
-        assert book is not None
-        book.marketing_list_id = marketing_list.id
+    """A list 'members' (ann, bob) connected to the imported book ``origin_id`` of the integration 'shop'."""
+    with app.sessions()() as session:
+        shop = session.scalar(select(Integration.id).where(Integration.name == "shop"))
+    assert shop is not None
+    connect_book(app.sessions(), shop, origin_id, "members", ["ann@example.com", "bob@example.com"])
 
 
 def test_books_list_and_available(cli_run: Any, account: Account, app: AppContext) -> None:

@@ -1,20 +1,14 @@
-"""Fixtures for the Dotmailer client tests: a client wired to respx, a fake sleep, sample payloads (ref. §14)."""
+"""Fixtures for the Dotmailer client tests: a client for respx, and sample payloads (ref. §14)."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from dotsync.dotmailer import DotmailerClient
-
-USERNAME = "apiuser-123abc@apiconnector.com"
-PASSWORD = "Sup3r-S3cret-Pa55"
-API = "https://r1-api.dotdigital.com"
-ENDPOINT = "https://r1-api.dotmailer.com"
-NOW = 1_700_000_000.0
+from tests.support.fixtures import MakeClient
 
 ACCOUNT_INFO: dict[str, Any] = {
     "id": 1,
@@ -235,51 +229,7 @@ def pascal(key: str) -> str:
 CASINGS: dict[str, Callable[[str], str]] = {"camel": lambda k: k, "pascal": pascal, "lower": str.lower}
 
 
-class FixedRandom(random.Random):
-    """An RNG whose ``random()`` always returns the same value, so jittered waits are predictable."""
-
-    def __init__(self, value: float) -> None:
-        super().__init__(0)
-        self.value = value
-
-    def random(self) -> float:
-        return self.value
-
-
-class FakeSleep:
-    """Records the waits instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
-def fake_sleep() -> FakeSleep:
-    return FakeSleep()
-
-
-@pytest.fixture
-def make_client(fake_sleep: FakeSleep) -> Iterator[Callable[..., DotmailerClient]]:
-    """Build clients that never sleep and have a fixed clock and RNG; closed at teardown."""
-    made: list[DotmailerClient] = []
-
-    def build(**kwargs: Any) -> DotmailerClient:
-        kwargs.setdefault("endpoint", ENDPOINT)
-        kwargs.setdefault("sleep", fake_sleep)
-        kwargs.setdefault("clock", lambda: NOW)
-        kwargs.setdefault("rng", FixedRandom(0.0))
-        client = DotmailerClient(kwargs.pop("username", USERNAME), kwargs.pop("password", PASSWORD), **kwargs)
-        made.append(client)
-        return client
-
-    yield build
-    for client in made:
-        client.close()
-
-
-@pytest.fixture
-def client(make_client: Callable[..., DotmailerClient]) -> DotmailerClient:
+def client(make_client: MakeClient) -> DotmailerClient:
+    """A client from the shared ``make_client`` (tests/support/fixtures.py); tests mock its calls with respx."""
     return make_client()

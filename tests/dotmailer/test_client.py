@@ -38,34 +38,28 @@ from dotsync.dotmailer.errors import (
     UploadOutcomeUnknownError,
 )
 from dotsync.errors import EXIT_CONFIG, exit_code_for
+from tests.support import API, CLIENT_NOW, ENDPOINT, PASSWORD, USERNAME
+from tests.support.fakes import FakeSleep, FixedRandom
+from tests.support.fixtures import MakeClient
 
 from .conftest import (
     ACCOUNT_INFO,
     ACTIVITIES_LOWER,
     ADDRESS_BOOKS,
-    API,
     CAMPAIGNS,
     CLICKS,
     CONTACTS,
-    ENDPOINT,
     FAULTS_CSV,
-    NOW,
     OPENS,
-    PASSWORD,
     SUMMARY,
     SUPPRESSED_M2,
     UNSUBSCRIBED,
-    USERNAME,
-    FakeSleep,
-    FixedRandom,
 )
 
 V2 = f"{ENDPOINT}/v2"
 AUTH = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 SINCE = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 SINCE_PATH = "2024-01-02T03:04:05Z"
-
-MakeClient = Callable[..., DotmailerClient]
 
 
 def _params(route: respx.Route, index: int = 0) -> dict[str, str]:
@@ -781,7 +775,7 @@ def test_429_then_200_waits_as_told(
     route = respx_mock.get(f"{V2}/address-books/1").mock(
         side_effect=[
             httpx.Response(429, json={"message": "Too many requests"}, headers={"Retry-After": "7"}),
-            httpx.Response(429, headers={"x-ratelimit-reset": str(int(NOW) + 30)}),
+            httpx.Response(429, headers={"x-ratelimit-reset": str(int(CLIENT_NOW) + 30)}),
             httpx.Response(200, json=ADDRESS_BOOKS[0]),
         ]
     )

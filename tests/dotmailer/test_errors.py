@@ -28,8 +28,11 @@ from dotsync.dotmailer.errors import (
     extract_code,
 )
 from dotsync.errors import ConfigError, DotsyncError, exit_code_for
+from tests.support import API, ENDPOINT, PASSWORD, USERNAME
 
-from .conftest import ACCOUNT_INFO, API, ENDPOINT, PASSWORD, USERNAME
+from .conftest import (
+    ACCOUNT_INFO,
+)
 
 CAPPED = (
     "Your account has generated excess API activity and is being temporarily capped. Please contact support. "

@@ -5,7 +5,6 @@ Time is the injected clock plus the fake sleep: no test sleeps for real.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,11 +21,16 @@ from dotsync.dotmailer.errors import (
     RateLimitWaitError,
 )
 from dotsync.dotmailer.ratelimit import RateLimitHit
+from tests.support import API, CLIENT_NOW, ENDPOINT
+from tests.support.fakes import FakeSleep
+from tests.support.fixtures import MakeClient
 
-from .conftest import ACCOUNT_INFO, ADDRESS_BOOKS, API, ENDPOINT, NOW, FakeSleep
+from .conftest import (
+    ACCOUNT_INFO,
+    ADDRESS_BOOKS,
+)
 
 V2 = f"{ENDPOINT}/v2"
-MakeClient = Callable[..., DotmailerClient]
 CAPPED = (
     "Your account has generated excess API activity and is being temporarily capped. ERROR_APIUSAGE_EXCEEDED"
 )
@@ -35,7 +39,7 @@ CAPPED = (
 class MovingClock:
     """An epoch clock that the fake sleep moves forward, so waits and resets line up as in real time."""
 
-    def __init__(self, start: float = NOW) -> None:
+    def __init__(self, start: float = CLIENT_NOW) -> None:
         self.now = start
         self.slept: list[float] = []
 
@@ -74,7 +78,7 @@ def test_after_a_429_no_call_is_made_until_the_reset(
     client = _client(make_client, clock)
     assert client.get_address_book(1).id == 1
     assert clock.slept == [42.0]  # x-ratelimit-reset read as seconds until the reset
-    assert seen == [NOW, NOW + 42]  # the second call only once the reset had passed
+    assert seen == [CLIENT_NOW, CLIENT_NOW + 42]  # the second call only once the reset had passed
     hit = client.rate_limits.last_hit
     assert hit is not None
     assert (hit.scheme, hit.limit, hit.scope) == ("tiered", 35, "low")
@@ -86,7 +90,7 @@ def test_a_reset_that_can_only_be_an_epoch_is_read_as_one(
     respx_mock: respx.MockRouter, make_client: MakeClient
 ) -> None:
     clock = MovingClock()
-    respx_mock.get(f"{V2}/address-books/1").mock(side_effect=[_limited(str(int(NOW) + 17)), _book()])
+    respx_mock.get(f"{V2}/address-books/1").mock(side_effect=[_limited(str(int(CLIENT_NOW) + 17)), _book()])
     _client(make_client, clock).get_address_book(1)
     assert clock.slept == [17.0]
 
@@ -113,7 +117,7 @@ def test_a_wait_longer_than_max_wait_stops_without_calling_again(
     assert info.value.retry_after == 600.0
     assert route.call_count == 1
     assert clock.slept == []
-    assert client.rate_limits.blocked_until == NOW + 600
+    assert client.rate_limits.blocked_until == CLIENT_NOW + 600
     # Any later call of this run is refused before it is sent.
     with pytest.raises(RateLimitWaitError):
         client.get_address_book(1)
@@ -136,10 +140,10 @@ def test_a_stored_resume_time_is_honoured_by_the_next_run(
     route = respx_mock.get(f"{V2}/address-books/1").mock(return_value=_book())
     early = MovingClock()
     with pytest.raises(RateLimitWaitError):
-        _client(make_client, early, max_wait=60, blocked_until=NOW + 300).get_address_book(1)
+        _client(make_client, early, max_wait=60, blocked_until=CLIENT_NOW + 300).get_address_book(1)
     assert route.call_count == 0  # no call at all before the reset
     later = MovingClock()
-    assert _client(make_client, later, max_wait=60, blocked_until=NOW + 30).get_address_book(1).id == 1
+    assert _client(make_client, later, max_wait=60, blocked_until=CLIENT_NOW + 30).get_address_book(1).id == 1
     assert later.slept == [30.0]
     assert route.call_count == 1
 
@@ -218,7 +222,7 @@ def test_per_minute_headers_mark_the_account_tiered_even_with_an_hourly_figure(
 
 
 def test_hit_description_without_details() -> None:
-    assert RateLimitHit("tiered", "GET /v2/x", NOW).describe() == "429 on GET /v2/x"
+    assert RateLimitHit("tiered", "GET /v2/x", CLIENT_NOW).describe() == "429 on GET /v2/x"
 
 
 # --- endpoint rediscovery -------------------------------------------------------------------------------------

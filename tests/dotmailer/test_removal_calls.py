@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,12 @@ import httpx
 import pytest
 import respx
 
-from dotsync.dotmailer import DotmailerClient
 from dotsync.dotmailer.errors import ApiNotFoundError
-
-from .conftest import ENDPOINT
+from tests.support import ENDPOINT
+from tests.support.fixtures import MakeClient
 
 V2 = f"{ENDPOINT}/v2"
 DATA = Path(__file__).parents[1] / "data"
-
-MakeClient = Callable[..., DotmailerClient]
 
 
 def load(name: str) -> Any:

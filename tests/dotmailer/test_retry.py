@@ -15,8 +15,8 @@ from dotsync.dotmailer.errors import (
     TransportError,
 )
 from dotsync.dotmailer.retry import RetryPolicy, retry_after_seconds, server_did_not_act
-
-from .conftest import NOW, FixedRandom
+from tests.support import CLIENT_NOW
+from tests.support.fakes import FixedRandom
 
 
 def _transport(sent: bool) -> TransportError:
@@ -109,19 +109,19 @@ def test_server_did_not_act() -> None:
         ({"Retry-After": "30"}, 30.0),
         ({"retry-after": "1.5"}, 1.5),
         ({"Retry-After": "-4"}, 0.0),
-        ({"Retry-After": "Tue, 14 Nov 2023 22:14:20 GMT"}, 60.0),  # NOW is 22:13:20 GMT
+        ({"Retry-After": "Tue, 14 Nov 2023 22:14:20 GMT"}, 60.0),  # CLIENT_NOW is 22:13:20 GMT
         ({"Retry-After": "Tue, 14 Nov 2023 22:14:20 -0000"}, 60.0),
         ({"Retry-After": "soon"}, None),
-        ({"x-ratelimit-reset": str(int(NOW) + 45)}, 45.0),
-        ({"X-RateLimit-Reset": str(int(NOW) - 45)}, 0.0),
+        ({"x-ratelimit-reset": str(int(CLIENT_NOW) + 45)}, 45.0),
+        ({"X-RateLimit-Reset": str(int(CLIENT_NOW) - 45)}, 0.0),
         ({"x-ratelimit-reset": "12"}, 12.0),
         ({"x-ratelimit-reset": "whenever"}, None),
-        ({"Retry-After": "5", "x-ratelimit-reset": str(int(NOW) + 45)}, 5.0),
+        ({"Retry-After": "5", "x-ratelimit-reset": str(int(CLIENT_NOW) + 45)}, 5.0),
         ({}, None),
     ],
 )
 def test_retry_after_headers(headers: dict[str, str], expected: float | None) -> None:
-    assert retry_after_seconds(headers, NOW) == expected
+    assert retry_after_seconds(headers, CLIENT_NOW) == expected
 
 
 def test_policy_validation() -> None:

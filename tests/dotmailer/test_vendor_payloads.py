@@ -5,7 +5,6 @@ judge (STYLE.md, "Anchor the fake")."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import httpx
 import pytest
 import respx
 
-from dotsync.dotmailer import DotmailerClient
 from dotsync.dotmailer.errors import (
     ApiNotFoundError,
     ApiUsageExceededError,
@@ -25,13 +23,12 @@ from dotsync.dotmailer.errors import (
     ReportGoneError,
     ServerError,
 )
-
-from .conftest import API, ENDPOINT
+from tests.support import API, ENDPOINT
+from tests.support.fixtures import MakeClient
 
 DATA = Path(__file__).parent.parent / "data"
 V2 = f"{ENDPOINT}/v2"
 IMPORT_ID = "2d2cac85-e292-4f35-988c-ddb5ba40dda0"
-MakeClient = Callable[..., DotmailerClient]
 
 
 def load(name: str) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from dotsync.db.models import Integration
 from dotsync.sync.lock import integration_lock
-from tests.e2e.world import World, people
+from tests.support.world import World, people
 
 CHANGES = [
     ("connection", "update", "customers", "--resync"),
@@ -23,13 +23,10 @@ CHANGES = [
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(3))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    return w
+def world(world: World) -> World:
+    """The shared world with three people connected to 'Customers'."""
+    world.connect_list(people(3))
+    return world
 
 
 @pytest.fixture

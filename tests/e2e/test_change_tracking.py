@@ -9,14 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-
-from tests.e2e.world import World, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    return World(app, cli_run, tmp_path)
+from tests.support.world import World, people
 
 
 def _plan(world: World) -> dict:
@@ -30,10 +23,7 @@ def _counts(world: World, result) -> dict:
 
 def _settled_static(world: World, n: int) -> list[dict]:
     rows = people(n)
-    world.account.create_book("Customers")
-    world.create_list("customers", rows)
-    world.run("integration", "sync")
-    world.run("connect", "customers", "Customers", "--map", "first_name=FIRSTNAME")
+    world.connect_list(rows, "--map", "first_name=FIRSTNAME")
     world.settle()
     return rows
 

@@ -4,24 +4,21 @@ written against and the sandbox (written from the API reference) must agree."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.dotmailer.errors import ApiNotFoundError, AuthenticationError, DuplicateError
 from dotsync.sandbox import Sandbox
-
-USER, PASSWORD = "apiuser-x@apiconnector.com", "x-password-1"
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from tests.support import PASSWORD, START, USERNAME
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Sandbox, str]]:
-    sandbox = Sandbox(seed=3, clock=lambda: T0, sleep=lambda _s: None)
-    sandbox.set_time(T0)
+def served(sandbox: Sandbox) -> Iterator[tuple[Sandbox, str]]:
+    """The shared sandbox (its time stands at START) served on loopback, with an account named 'Served'."""
     sandbox.imports.keep_files = True
-    sandbox.add_account(USER, PASSWORD, name="Served")
+    sandbox.add_account(USERNAME, PASSWORD, name="Served")
     with sandbox.serve() as handle:
         yield sandbox, handle.url
 
@@ -29,7 +26,7 @@ def served() -> Iterator[tuple[Sandbox, str]]:
 def test_every_client_method_against_the_served_sandbox(served) -> None:
     sandbox, url = served
     account = sandbox.account()
-    with DotmailerClient(USER, PASSWORD, url, sleep=lambda _s: None) as client:
+    with DotmailerClient(USERNAME, PASSWORD, url, sleep=lambda _s: None) as client:
         info = client.connect()
         assert info.name == "Served"
         assert client.endpoint == url.rstrip("/")
@@ -64,15 +61,17 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
         ann = client.get_contact("a@example.com")
         assert ann.data_field("FIRSTNAME") == "Ann"
         assert client.get_contact(ann.id).email == "a@example.com"
-        assert list(client.iter_address_book_contacts(book.id, modified_since=T0 + timedelta(days=1))) == []
+        assert (
+            list(client.iter_address_book_contacts(book.id, modified_since=START + timedelta(days=1))) == []
+        )
 
         sandbox.advance(timedelta(hours=1))
         account.unsubscribe(book.id, "b@example.com")
         account.suppress("c@example.com", reason="HardBounced")
-        assert [s.email for s in client.iter_address_book_unsubscribed_since(book.id, T0)] == [
+        assert [s.email for s in client.iter_address_book_unsubscribed_since(book.id, START)] == [
             "b@example.com"
         ]
-        assert "c@example.com" in {s.email for s in client.iter_suppressed_since(T0)}
+        assert "c@example.com" in {s.email for s in client.iter_suppressed_since(START)}
 
         assert client.remove_contacts_from_address_book(book.id, [ann.id]) == 1
         assert book.id in {b.id for b in client.iter_contact_address_books(ann.id)}  # still listed
@@ -86,16 +85,16 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
         )
         assert [c.id for c in client.iter_address_book_campaigns(book.id)] == [campaign.id]
         assert client.get_campaign(campaign.id).status == "Sent"
-        assert campaign.id in {c.id for c in client.iter_campaigns_with_activity_since(T0)}
+        assert campaign.id in {c.id for c in client.iter_campaigns_with_activity_since(START)}
         summary = client.get_campaign_summary(campaign.id)
         assert summary.num_total_sent == 2
         assert summary.num_total_unique_opens == 1
         activities = {a.email: a for a in client.iter_campaign_activities(campaign.id)}
         assert activities["d@example.com"].num_opens >= 1
         assert activities["e@example.com"].num_opens == 0
-        assert list(client.iter_campaign_activities(campaign.id, since=T0))
+        assert list(client.iter_campaign_activities(campaign.id, since=START))
         assert {c.email for c in client.iter_campaign_clicks(campaign.id)} == {"d@example.com"}
-        assert {o.email for o in client.iter_campaign_opens(campaign.id, since=T0)} == {"d@example.com"}
+        assert {o.email for o in client.iter_campaign_opens(campaign.id, since=START)} == {"d@example.com"}
 
         assert client.delete_data_field("SHOE_SIZE") is True
         with pytest.raises(ApiNotFoundError):
@@ -106,7 +105,7 @@ def test_every_client_method_against_the_served_sandbox(served) -> None:
 def test_bad_credentials_against_the_served_sandbox(served) -> None:
     _sandbox, url = served
     with (
-        DotmailerClient(USER, "wrong-password", url, sleep=lambda _s: None) as client,
+        DotmailerClient(USERNAME, "wrong-password", url, sleep=lambda _s: None) as client,
         pytest.raises(AuthenticationError) as caught,
     ):
         client.connect()

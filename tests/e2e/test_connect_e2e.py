@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.world import World, emails, people
+from tests.support.world import World, emails, people
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.account.create_book("Partners")
-    w.create_list("customers", people(12))
-    w.create_list("partners", people(5, start=50))
-    w.run("integration", "sync")
-    return w
+def world(world: World) -> World:
+    """The shared world with two books and two lists (12 and 5 people), imported, nothing connected."""
+    world.account.create_book("Customers")
+    world.account.create_book("Partners")
+    world.create_list("customers", people(12))
+    world.create_list("partners", people(5, start=50))
+    world.run("integration", "sync")
+    return world
 
 
 @pytest.mark.parametrize(

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from dotsync.db.models import Contact
-from tests.e2e.world import World, emails, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    return World(app, cli_run, tmp_path)
-
-
-def _connected(world: World, rows, *extra: str, book: str = "Customers") -> None:
-    world.account.create_book(book)
-    world.create_list("customers", rows)
-    world.run("integration", "sync")
-    world.run("connect", "customers", book, *extra)
+from tests.support.world import World, emails, people
 
 
 def test_initial_export_of_50_members_with_mapped_fields(world: World) -> None:
     rows = people(50)
-    _connected(
-        world,
+    world.connect_list(
         rows,
         "--map",
         "first_name=FIRSTNAME",
@@ -59,7 +45,7 @@ def test_initial_export_of_50_members_with_mapped_fields(world: World) -> None:
 
 def test_removal_keeps_contacts_added_elsewhere(world: World) -> None:
     rows = people(20)
-    _connected(world, rows)
+    world.connect_list(rows)
     world.account.add_contacts("Customers", ["outsider1@else.org", "outsider2@else.org"])
     world.settle()
     for email in ("person1@example.com", "person2@example.com", "person3@example.com"):
@@ -76,7 +62,7 @@ def test_removal_keeps_contacts_added_elsewhere(world: World) -> None:
 
 def test_unsubscribes_and_suppressions_are_never_re_exported(world: World) -> None:
     rows = people(10)
-    _connected(world, rows)
+    world.connect_list(rows)
     world.settle()
     book_id = world.account.book("Customers").id
     world.account.unsubscribe("Customers", "person1@example.com")
@@ -102,7 +88,7 @@ def test_unsubscribes_and_suppressions_are_never_re_exported(world: World) -> No
 
 def test_suppressed_email_in_faults_report_is_not_sent_twice(world: World) -> None:
     rows = people(5)
-    _connected(world, rows)
+    world.connect_list(rows)
     world.account.suppress("person3@example.com", reason="Suppressed")
     # Export only (no import run): dotsync does not know about the suppression and sends the email.
     for _ in range(4):
@@ -122,7 +108,7 @@ def test_suppressed_email_in_faults_report_is_not_sent_twice(world: World) -> No
 def test_watchdog_rejection_does_not_loop(world: World) -> None:
     rows = people(8)
     world.sandbox.imports.watchdog_next = 1
-    _connected(world, rows)
+    world.connect_list(rows)
     world.settle(4)
     assert len(world.uploads()) == 1
     removed = world.json("list", "members", "customers", "--state", "removed")
@@ -132,7 +118,7 @@ def test_watchdog_rejection_does_not_loop(world: World) -> None:
 
 def test_one_changed_field_uploads_exactly_one_row(world: World) -> None:
     rows = people(30)
-    _connected(world, rows)
+    world.connect_list(rows)
     world.settle()
     before = len(world.uploads())
     changed = [dict(rows[4], first_name="Changed")]
@@ -146,7 +132,7 @@ def test_one_changed_field_uploads_exactly_one_row(world: World) -> None:
 
 
 def test_unchanged_cycle_uploads_nothing(world: World) -> None:
-    _connected(world, people(25))
+    world.connect_list(people(25))
     world.settle()
     before = len(world.uploads())
     world.settle(2)
@@ -158,7 +144,7 @@ def test_email_case_variants_never_make_two_contacts(world: World) -> None:
         {"email": "Mixed.Case@Example.com", "first_name": "A", "last_name": "B", "city": "X"},
         {"email": "mixed.case@example.COM", "first_name": "A", "last_name": "B", "city": "X"},
     ]
-    _connected(world, rows)
+    world.connect_list(rows)
     world.run("list", "add", "customers", "MIXED.CASE@EXAMPLE.COM")
     world.settle()
     assert world.book_emails("Customers") == {"mixed.case@example.com"}

@@ -31,7 +31,9 @@ from dotsync.sandbox import Account, Sandbox
 from dotsync.secret import SecretBox
 from dotsync.services import sync as svc
 from dotsync.sync.orchestrator import SyncReport
-from tests.sync.helpers import PASSWORD, USERNAME, Clock, FakeSleep, connect_book
+from tests.support import PASSWORD, USERNAME
+from tests.support.fakes import Clock, FakeSleep
+from tests.support.rows import connect_book
 
 B = 2
 

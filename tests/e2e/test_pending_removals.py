@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from dotsync.db.models import AddressBook, AddressBookContact, Contact
 from dotsync.sync.export import pending_removals, remove
-from tests.e2e.world import World, emails, people
+from tests.support.world import World, emails, people
 
 GONE = ["person1@example.com", "person2@example.com", "person3@example.com"]
 DELETE = "/v2/address-books/{id}/contacts/delete"
@@ -25,15 +25,12 @@ LISTING = "/v2/address-books/{id}/contacts"
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(10))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    w.settle()
-    assert w.book_emails("Customers") == emails(people(10))
-    return w
+def world(world: World) -> World:
+    """The shared world with ten people connected to 'Customers', settled."""
+    world.connect_list(people(10))
+    world.settle()
+    assert world.book_emails("Customers") == emails(people(10))
+    return world
 
 
 def _rows(w: World, addresses: list[str] | None = None) -> dict[str, AddressBookContact]:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from dotsync.cli.context import AppContext
 from dotsync.db.models import AddressBook, Contact, ListMember
 from dotsync.sync.importer import contact as contact_importer
-from tests.e2e.world import World, people
+from tests.support.world import World, people
 
 N = 40
 PAGE = 10
@@ -29,20 +26,17 @@ LIST_ENDPOINTS = (
 )
 
 
-def _world(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: timedelta
-) -> World:
+def _world(w: World, monkeypatch: pytest.MonkeyPatch, skew: timedelta) -> World:
+    """The shared world with small reads (a "big" upload is 10 rows, a page 10 contacts), our clock skewed, and a
+    list of N people connected to the book 'Big'."""
+    app = w.app
     monkeypatch.setattr(contact_importer, "DEFER_ROWS", 10)
     kwargs = app.client_kwargs
     monkeypatch.setattr(app, "client_kwargs", lambda: {**kwargs(), "page_size": PAGE})
-    w = World(app, cli_run, tmp_path)
     w.sandbox.imports.polls_before_finish = 0  # the first poll applies an upload
     # Our clock: the sandbox's plus a skew (hours, either way): nothing below may depend on it.
     app.clock = lambda: w.sandbox.now() + skew
-    w.account.create_book("Big")
-    w.create_list("big", people(N))
-    w.run("integration", "sync")
-    w.run("connect", "big", "Big", "--map", "first_name=FIRSTNAME")
+    w.connect_list(people(N), "--map", "first_name=FIRSTNAME", book="Big", name="big")
     return w
 
 
@@ -77,9 +71,9 @@ SKEWS = [timedelta(0), timedelta(hours=3), timedelta(hours=-3)]
 
 @pytest.mark.parametrize("skew", SKEWS, ids=["our-clock-right", "ours-3h-ahead", "ours-3h-behind"])
 def test_after_a_big_upload_the_book_is_read_back_once(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: timedelta
+    world: World, monkeypatch: pytest.MonkeyPatch, skew: timedelta
 ) -> None:
-    w = _world(app, cli_run, tmp_path, monkeypatch, skew)
+    w = _world(world, monkeypatch, skew)
     _counts, calls = _cycle(w)  # cycle 1: the first export uploads the N members
     assert calls["POST /v2/address-books/{id}/contacts/import"] == 1
     assert _contacts(w)["person0@example.com"].origin_id is None
@@ -107,9 +101,9 @@ def test_after_a_big_upload_the_book_is_read_back_once(
 
 @pytest.mark.parametrize("skew", SKEWS, ids=["our-clock-right", "ours-3h-ahead", "ours-3h-behind"])
 def test_a_change_visible_late_inside_the_overlap_is_still_read(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: timedelta
+    world: World, monkeypatch: pytest.MonkeyPatch, skew: timedelta
 ) -> None:
-    w = _world(app, cli_run, tmp_path, monkeypatch, skew)
+    w = _world(world, monkeypatch, skew)
     for _ in range(4):  # upload, settle, wait, read back
         _cycle(w)
     read_at = _watermark(w)
@@ -136,10 +130,8 @@ def test_a_change_visible_late_inside_the_overlap_is_still_read(
     assert _contacts(w)["person8@example.com"].data_fields["FIRSTNAME"] == "Later"
 
 
-def test_a_small_upload_is_read_back_at_once(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    w = _world(app, cli_run, tmp_path, monkeypatch, timedelta(0))
+def test_a_small_upload_is_read_back_at_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = _world(world, monkeypatch, timedelta(0))
     monkeypatch.setattr(contact_importer, "DEFER_ROWS", N + 1)
     _cycle(w)
     counts, calls = _cycle(w)  # the export settles the upload and reads the book at once
@@ -148,12 +140,10 @@ def test_a_small_upload_is_read_back_at_once(
     assert all(c.origin_id is not None for c in _contacts(w).values())
 
 
-def test_the_wait_is_bounded(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_wait_is_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Big uploads that keep a book's read waiting cannot starve it: after MAX_DEFERRAL since the last read,
     the book is read anyway."""
-    w = _world(app, cli_run, tmp_path, monkeypatch, timedelta(0))
+    w = _world(world, monkeypatch, timedelta(0))
     for _ in range(4):
         _cycle(w)
     # An upload Dotmailer never finishes: the read waits ...
@@ -170,11 +160,9 @@ def test_the_wait_is_bounded(
     assert "deferred" not in counts
 
 
-def test_export_alone_reads_back_once_the_wait_is_over(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_export_alone_reads_back_once_the_wait_is_over(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where only ``dotmailer export`` runs (no import), its step 0 does the deferred read when it comes due."""
-    w = _world(app, cli_run, tmp_path, monkeypatch, timedelta(0))
+    w = _world(world, monkeypatch, timedelta(0))
     reads = []
     for _ in range(4):
         mark = len(w.sandbox.calls.records)
@@ -192,11 +180,11 @@ def test_export_alone_reads_back_once_the_wait_is_over(
 
 @pytest.mark.parametrize("skew", SKEWS, ids=["our-clock-right", "ours-3h-ahead", "ours-3h-behind"])
 def test_opt_outs_arrive_the_next_cycle_whatever_our_clock_says(
-    app: AppContext, cli_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skew: timedelta
+    world: World, monkeypatch: pytest.MonkeyPatch, skew: timedelta
 ) -> None:
     """The unsubscribe and suppression watermarks are on Dotmailer's clock too: an opt-out made in Dotmailer
     between two cycles is read by the next one, even while the book's contact read waits."""
-    w = _world(app, cli_run, tmp_path, monkeypatch, skew)
+    w = _world(world, monkeypatch, skew)
     _cycle(w)  # upload
     counts, _calls = _cycle(w)  # settle; the contact read waits
     assert counts.get("deferred") == 1

@@ -9,23 +9,13 @@ import re
 from typing import Any
 
 import httpx
-import pytest
 
 from dotsync.sandbox.ratelimit import RateLimit
-
-from .world import World, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:  # type: ignore[no-untyped-def]
-    return World(app, cli_run, tmp_path)
+from tests.support.world import World, people
 
 
 def _connected(world: World, n: int = 5) -> None:
-    world.account.create_book("Customers")
-    world.create_list("customers", people(n))
-    world.run("integration", "sync")
-    world.run("connect", "customers", "Customers")
+    world.connect_list(people(n))
 
 
 def _last_run(world: World, kind: str) -> dict[str, Any]:

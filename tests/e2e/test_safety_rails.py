@@ -6,21 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-
-from tests.e2e.world import World, emails, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    return World(app, cli_run, tmp_path)
+from tests.support.world import World, emails, people
 
 
 def _settled(world: World, rows, *maps: str) -> None:
-    world.account.create_book("Customers")
-    world.create_list("customers", rows)
-    world.run("integration", "sync")
-    world.run("connect", "customers", "Customers", *maps)
+    world.connect_list(rows, *maps)
     world.settle()
 
 

@@ -10,29 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.world import World, people
-
-
-@pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    return World(app, cli_run, tmp_path)
+from tests.support.world import World, people
 
 
 def _connected(world: World, n: int, *options: str) -> list[dict[str, Any]]:
     rows = people(n)
-    world.account.create_book("Customers")
-    world.create_list("customers", rows)
-    world.run("integration", "sync")
-    world.run(
-        "connect",
-        "customers",
-        "Customers",
-        "--map",
-        "first_name=FIRSTNAME",
-        "--map",
-        "last_name=LASTNAME",
-        *options,
-    )
+    world.connect_list(rows, "--map", "first_name=FIRSTNAME", "--map", "last_name=LASTNAME", *options)
     world.settle()
     return rows
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.world import World, people
+from tests.support.world import World, people
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(4))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    w.settle()
-    return w
+def world(world: World) -> World:
+    """The shared world with four people connected to 'Customers', settled."""
+    world.connect_list(people(4))
+    world.settle()
+    return world

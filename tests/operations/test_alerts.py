@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from dotsync.db.models import AlertState
-from tests.e2e.world import World
 from tests.operations.receiver import Receiver, dead_url, running_receiver
+from tests.support.world import World
 
 
 @pytest.fixture

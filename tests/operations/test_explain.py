@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.world import World
+from tests.support.world import World
 
 
 def _explain(world: World, email: str, *extra: str) -> dict[str, Any]:

@@ -8,24 +8,23 @@ import json
 import pytest
 
 from dotsync.sandbox import Sandbox
-from tests.e2e.world import PASSWORD, START, USER
+from tests.support import PASSWORD, USERNAME
+from tests.support.world import use_sandbox
 
 
 @pytest.fixture
-def sandbox(app) -> Sandbox:
-    box = Sandbox(seed=3, clock=lambda: START, sleep=lambda _s: None)
-    box.set_time(START)
-    account = box.add_account(USER, PASSWORD)
+def sandbox(sandbox: Sandbox, app) -> Sandbox:
+    """The shared sandbox, the test account holding two books, and the app pointed at it."""
+    account = sandbox.add_account(USERNAME, PASSWORD)
     account.create_book("Customers")
     account.create_book("Prospects")
-    app.transport = box.transport()
-    app.clock = box.now
-    return box
+    use_sandbox(app, sandbox)
+    return sandbox
 
 
 def _create(cli_run, *extra: str):
     return cli_run(
-        "integration", "create", "--name", "acme", "--username", USER, "--password-stdin", *extra,
+        "integration", "create", "--name", "acme", "--username", USERNAME, "--password-stdin", *extra,
         input=PASSWORD + "\n",
     )  # fmt: skip
 

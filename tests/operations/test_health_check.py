@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from dotsync.db.models import IMPORT_UNKNOWN, AddressBook, ContactExport
-from tests.e2e.world import World
+from tests.support.world import World
 
 
 def _check(world: World, *extra: str, expect: int) -> dict[str, Any]:

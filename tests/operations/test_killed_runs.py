@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.models import Run
 from dotsync.sync import runs
 from dotsync.sync.lock import integration_lock, is_lock_free
-from tests.sync.helpers import START, add_integration
+from tests.support import START
+from tests.support.rows import add_integration
 
 
 def _killed(sessions: sessionmaker[Session], engine: Engine) -> set[int]:

@@ -9,21 +9,20 @@ import pytest
 from sqlalchemy import update
 
 from dotsync.db.models import AddressBook
-from tests.e2e.world import PASSWORD, World, people
+from tests.support import PASSWORD
+from tests.support.world import World, people
 
 LONG_BOOK = "Newsletter subscribers of the spring and summer campaigns, Europe and North America, 2026"
 LONG_EMAIL = "a.very.long.local.part.that.goes.on.and.on.and.on@subdomain.of.a.long.example.com"
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book(LONG_BOOK)
-    w.create_list(
-        "customers", [*people(3), {"email": LONG_EMAIL, "first_name": "L", "last_name": "E", "city": "X"}]
+def world(app, cli_run, tmp_path, sandbox) -> World:
+    """A world of its own (not the suite's settled one): a long book name and a long email, connected."""
+    w = World(app, cli_run, tmp_path, sandbox)
+    w.connect_list(
+        [*people(3), {"email": LONG_EMAIL, "first_name": "L", "last_name": "E", "city": "X"}], book=LONG_BOOK
     )
-    w.run("integration", "sync")
-    w.run("connect", "customers", LONG_BOOK)
     return w
 
 

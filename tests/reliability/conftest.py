@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.served import ServedWorld
+from dotsync.sandbox import Sandbox
+from tests.support.world import World
 
 FIGURES: dict[str, Any] = {}
 
@@ -26,8 +27,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-def served(app, cli_run, settings, tmp_path) -> Iterator[ServedWorld]:
-    world = ServedWorld(app, cli_run, settings, tmp_path)
+def served(app, cli_run, tmp_path) -> Iterator[World]:
+    """The world with its sandbox served on 127.0.0.1, for runs of dotsync as real processes."""
+    # Real clock and real sleep: a subprocess runs on real time. Removals are applied at once here (a delay
+    # would cost real minutes); asynchronous removal has its own tests on the sandbox clock.
+    sandbox = Sandbox(seed=11, removal_delay=0)
+    sandbox.faults.hourly_call_limit = None
+    world = World(app, cli_run, tmp_path, sandbox, serve=True)
     try:
         yield world
     finally:

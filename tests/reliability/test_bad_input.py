@@ -19,20 +19,17 @@ import pytest
 from sqlalchemy import func, select
 
 from dotsync.db.types import metadata
-from tests.e2e.world import World, emails, people
+from tests.support.world import World, emails, people
 
 HEADER = "email,first_name\n"
 GOOD = "a@example.com,Ann\nb@example.com,Bob\n"
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(5))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    return w
+def world(world: World) -> World:
+    """The shared world with five people connected to 'Customers'."""
+    world.connect_list(people(5))
+    return world
 
 
 def _snapshot(world: World) -> dict[str, int]:

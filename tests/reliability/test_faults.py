@@ -16,15 +16,16 @@ import pytest
 from sqlalchemy import select
 
 from dotsync.db.models import ContactExport
-from tests.e2e.world import World, emails, people
+from tests.support.world import World, emails, people
 
 MAX_CYCLES = 30
 IMPORT = "/v2/address-books/{id}/contacts/import"
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    return World(app, cli_run, tmp_path, seed=23)
+def sandbox_seed() -> int:
+    """The sandbox's own draws (the fault draws are reseeded per test below)."""
+    return 23
 
 
 def _faults_on(world: World, seed: int) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.served import IMPORT_TEMPLATE, ServedWorld, finish, kill, people
+from tests.support.world import IMPORT_TEMPLATE, World, finish, kill, people
 
 MAX_CYCLES = 12
 
@@ -35,21 +35,21 @@ class KillReport:
     cycles_to_converge: list[int] = field(default_factory=list)
 
 
-def _book(world: ServedWorld) -> set[str]:
+def _book(world: World) -> set[str]:
     with world.sandbox.lock:
         suppressed = set(world.account.suppressed_emails())
     return world.book_emails() - suppressed
 
 
-def _subscribed(world: ServedWorld) -> set[str]:
+def _subscribed(world: World) -> set[str]:
     return {m["email"] for m in world.json("list", "members", "customers")}
 
 
-def _pending(world: ServedWorld) -> int:
+def _pending(world: World) -> int:
     return sum(b["pending_imports"] for view in world.json("status") for b in view["books"])
 
 
-def _converge(world: ServedWorld) -> int:
+def _converge(world: World) -> int:
     """Normal cron cycles (in-process) until the book is the list and nothing is pending; returns how many."""
     for n in range(1, MAX_CYCLES + 1):
         world.run("integration", "sync")
@@ -62,7 +62,7 @@ def _converge(world: ServedWorld) -> int:
     )
 
 
-def _arm(world: ServedWorld, rng: random.Random, holder: list[Any], max_call: int) -> str:
+def _arm(world: World, rng: random.Random, holder: list[Any], max_call: int) -> str:
     """Arm a kill at a seeded random point of the next process's run; returns a label of that point."""
     target = rng.randint(1, max_call)
     lost_answer = rng.random() < 0.4
@@ -81,7 +81,7 @@ def _arm(world: ServedWorld, rng: random.Random, holder: list[Any], max_call: in
     return f"call {target} {'before its answer' if lost_answer else f'+{delay:.2f}s'}"
 
 
-def _trials(world: ServedWorld, figures: dict[str, Any], trials: int, seed: int, name: str) -> None:
+def _trials(world: World, figures: dict[str, Any], trials: int, seed: int, name: str) -> None:
     rng = random.Random(seed)
     report = KillReport()
     world.connect_list(people(20))
@@ -92,7 +92,7 @@ def _trials(world: ServedWorld, figures: dict[str, Any], trials: int, seed: int,
     estimate = {("sync",): 12, ("dotmailer", "export"): 4}
     for trial in range(trials):
         # Something to do for the run about to be killed: new members, a removal, sometimes an opt-out.
-        world.import_rows(people(3, start=next_person))
+        world.import_rows("customers", people(3, start=next_person))
         next_person += 3
         current = sorted(_subscribed(world))
         world.run("list", "remove", "customers", rng.choice(current))
@@ -141,13 +141,11 @@ def _trials(world: ServedWorld, figures: dict[str, Any], trials: int, seed: int,
     assert report.killed >= trials // 2
 
 
-def test_killed_runs_converge_with_at_most_one_re_upload(
-    served: ServedWorld, figures: dict[str, Any]
-) -> None:
+def test_killed_runs_converge_with_at_most_one_re_upload(served: World, figures: dict[str, Any]) -> None:
     _trials(served, figures, trials=10, seed=8, name="quick")
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("DOTSYNC_TEST_SLOW"), reason="long variant: set DOTSYNC_TEST_SLOW=1")
-def test_many_killed_runs_converge(served: ServedWorld, figures: dict[str, Any]) -> None:
+def test_many_killed_runs_converge(served: World, figures: dict[str, Any]) -> None:
     _trials(served, figures, trials=40, seed=99, name="long")

@@ -15,12 +15,12 @@ import pytest
 from dotsync.errors import SyncFailedError
 from dotsync.sync import runs
 from dotsync.sync.orchestrator import IntegrationOutcome, SyncReport
-from tests.reliability.served import ServedWorld, finish, kill, people
+from tests.support.world import World, finish, kill, people
 
 ACCOUNT_INFO = "/v2/account-info"
 
 
-def _hold_account_info(world: ServedWorld) -> tuple[threading.Event, threading.Event]:
+def _hold_account_info(world: World) -> tuple[threading.Event, threading.Event]:
     """Make the next account-info answer wait for ``release``; ``entered`` is set when it arrived."""
     entered, release = threading.Event(), threading.Event()
 
@@ -33,17 +33,17 @@ def _hold_account_info(world: ServedWorld) -> tuple[threading.Event, threading.E
     return entered, release
 
 
-def _holder_running(world: ServedWorld) -> list[dict]:
+def _holder_running(world: World) -> list[dict]:
     return [r for r in world.json("runs") if r["outcome"] == "running"]
 
 
 @pytest.fixture
-def connected(served: ServedWorld) -> ServedWorld:
+def connected(served: World) -> World:
     served.connect_list(people(5))
     return served
 
 
-def test_concurrent_exports_one_works_one_exits_75(connected: ServedWorld) -> None:
+def test_concurrent_exports_one_works_one_exits_75(connected: World) -> None:
     world = connected
     entered, release = _hold_account_info(world)
     first = world.spawn("dotmailer", "export")
@@ -80,7 +80,7 @@ def test_concurrent_exports_one_works_one_exits_75(connected: ServedWorld) -> No
     world.run("dotmailer", "export")
 
 
-def test_no_stale_lock_after_sigkill(connected: ServedWorld) -> None:
+def test_no_stale_lock_after_sigkill(connected: World) -> None:
     world = connected
     entered, release = _hold_account_info(world)
     holder = world.spawn("dotmailer", "export")

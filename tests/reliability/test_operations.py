@@ -11,17 +11,14 @@ from sqlalchemy import select
 from dotsync.db.models import Integration
 from dotsync.sync import runs as run_history
 from dotsync.sync.lock import integration_lock
-from tests.e2e.world import World, people
+from tests.support.world import World, people
 
 
 @pytest.fixture
-def world(app, cli_run, tmp_path) -> World:
-    w = World(app, cli_run, tmp_path)
-    w.account.create_book("Customers")
-    w.create_list("customers", people(6))
-    w.run("integration", "sync")
-    w.run("connect", "customers", "Customers")
-    return w
+def world(world: World) -> World:
+    """The shared world with six people connected to 'Customers'."""
+    world.connect_list(people(6))
+    return world
 
 
 def _integration_id(world: World) -> int:

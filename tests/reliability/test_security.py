@@ -20,9 +20,10 @@ from dotsync.config import Settings
 from dotsync.db.types import metadata
 from dotsync.errors import ConfigError
 from dotsync.secret import SecretBox
-from tests.reliability.served import PASSWORD, USER, ServedWorld, finish, people
+from tests.support import PASSWORD, USERNAME
+from tests.support.world import World, finish, people
 
-TOKEN = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+TOKEN = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 SOURCE_MARKER = "srcsecret-7f3a"
 
 
@@ -33,7 +34,7 @@ def _secrets_absent(text_: str, *, source: bool = True) -> None:
         assert SOURCE_MARKER not in text_
 
 
-def _raw_dump(world: ServedWorld) -> str:
+def _raw_dump(world: World) -> str:
     """Every value of every table, as text, read with plain SQL (no ORM, no decryption)."""
     parts = []
     with world.app.engine().connect() as conn:
@@ -44,7 +45,7 @@ def _raw_dump(world: ServedWorld) -> str:
     return "\n".join(parts)
 
 
-def _query_list(world: ServedWorld, tmp_path: Path) -> None:
+def _query_list(world: World, tmp_path: Path) -> None:
     source = tmp_path / f"{SOURCE_MARKER}.db"
     with sqlite3.connect(source) as db:
         db.execute("CREATE TABLE people (email TEXT)")
@@ -53,7 +54,7 @@ def _query_list(world: ServedWorld, tmp_path: Path) -> None:
     world.run("list", "create", "q", "--query", "SELECT email FROM people", "--source", f"sqlite:///{source}")
 
 
-def test_secrets_are_encrypted_at_rest(served: ServedWorld, tmp_path: Path) -> None:
+def test_secrets_are_encrypted_at_rest(served: World, tmp_path: Path) -> None:
     _query_list(served, tmp_path)
     dump = _raw_dump(served)
     _secrets_absent(dump)
@@ -70,7 +71,7 @@ def test_secrets_are_encrypted_at_rest(served: ServedWorld, tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="secret key differs") as refused:
         other.decrypt(stored)
     assert PASSWORD not in str(refused.value)
-    url = served.settings.database_url or ""
+    url = served.app.settings.database_url or ""
     if url.startswith("sqlite:///"):
         raw = Path(url.removeprefix("sqlite:///")).read_bytes()
         assert PASSWORD.encode() not in raw
@@ -120,7 +121,7 @@ def test_key_file_is_created_0600(tmp_path: Path, database_url: str) -> None:
                     "--name",
                     "k",
                     "--username",
-                    USER,
+                    USERNAME,
                     "--password-stdin",
                     "--no-check",
                 ],
@@ -154,7 +155,7 @@ def test_no_command_takes_a_secret_in_argv() -> None:
         assert "--password " not in (command.help or ""), path
 
 
-def test_no_secret_in_logs_output_or_history(served: ServedWorld) -> None:
+def test_no_secret_in_logs_output_or_history(served: World) -> None:
     world = served
     world.connect_list(people(4))
     outputs = []

@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox tests: a sandbox on a fixed clock with a fake sleep, and httpx clients on it."""
+"""Fixtures for the sandbox tests: httpx clients on the shared sandbox (``tests/support/fixtures.py``), whose
+clock here stands at 2024-03-01 12:00 (the dates these tests read back)."""
 
 from __future__ import annotations
 
@@ -9,41 +10,21 @@ import httpx
 import pytest
 
 from dotsync.sandbox import Account, Sandbox
+from tests.support import PASSWORD, USERNAME
+from tests.support.fakes import Clock
 
-USER = "apiuser-test@apiconnector.com"
-PASSWORD = "secret"
 START = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class FakeSleep:
-    """Records requested delays instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
-def sleep() -> FakeSleep:
-    return FakeSleep()
-
-
-@pytest.fixture
-def sandbox(sleep: FakeSleep) -> Sandbox:
-    return Sandbox(clock=lambda: START, sleep=sleep, seed=7)
-
-
-@pytest.fixture
-def account(sandbox: Sandbox) -> Account:
-    return sandbox.add_account(USER, PASSWORD, name="Test account")
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
 def client(sandbox: Sandbox, account: Account) -> Iterator[httpx.Client]:
     with httpx.Client(
-        transport=sandbox.transport(), base_url="http://sandbox.test/v2", auth=(USER, PASSWORD)
+        transport=sandbox.transport(), base_url="http://sandbox.test/v2", auth=(USERNAME, PASSWORD)
     ) as c:
         yield c
 
@@ -51,5 +32,5 @@ def client(sandbox: Sandbox, account: Account) -> Iterator[httpx.Client]:
 @pytest.fixture
 def served(sandbox: Sandbox, account: Account) -> Iterator[httpx.Client]:
     """A client talking to the sandbox through the loopback server."""
-    with sandbox.serve() as handle, httpx.Client(base_url=handle.url + "/v2", auth=(USER, PASSWORD)) as c:
+    with sandbox.serve() as handle, httpx.Client(base_url=handle.url + "/v2", auth=(USERNAME, PASSWORD)) as c:
         yield c

@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from dotsync.sandbox import Account, Sandbox
-
-from .conftest import PASSWORD, USER
+from tests.support import PASSWORD, USERNAME
 
 
 def props(response: httpx.Response) -> dict[str, str]:
@@ -40,7 +39,7 @@ def test_calls_age_out_of_the_rolling_hour(sandbox: Sandbox, client: httpx.Clien
     assert props(client.get("/account-info"))["ApiCallsInLastHour"] == "1"
 
 
-@pytest.mark.parametrize("auth", [None, (USER, "wrong"), ("nobody@x.com", PASSWORD)])
+@pytest.mark.parametrize("auth", [None, (USERNAME, "wrong"), ("nobody@x.com", PASSWORD)])
 def test_bad_credentials_get_401(sandbox: Sandbox, account: Account, auth: tuple[str, str] | None) -> None:
     with httpx.Client(transport=sandbox.transport(), base_url="http://s.test/v2", auth=auth) as c:
         response = c.get("/account-info")

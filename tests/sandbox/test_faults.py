@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from dotsync.sandbox import Account, FaultConfig, Sandbox
+from tests.support.fakes import FakeSleep
 
-from .conftest import FakeSleep
 from .helpers import csv_bytes, upload_json
 
 
@@ -53,12 +53,12 @@ def test_drop_after_apply_applies_then_loses_the_answer(
 
 
 def test_slow_responses_use_the_injected_sleep(
-    sandbox: Sandbox, client: httpx.Client, sleep: FakeSleep
+    sandbox: Sandbox, client: httpx.Client, sandbox_sleep: FakeSleep
 ) -> None:
     sandbox.faults.slow_rate = 1.0
     sandbox.faults.slow_seconds = 30
     assert client.get("/address-books").status_code == 200
-    assert sleep.calls == [30]
+    assert sandbox_sleep.calls == [30]
     assert sandbox.calls.records[-1].fault == "slow"
 
 

@@ -1,12 +1,10 @@
-"""Helpers for the import step tests and the end-to-end tests: a controllable clock, an integration row,
-SyncContexts over respx or the sandbox, running one connector in its own transaction, connecting a book to a
-list, and a snapshot of the import's tables for idempotence checks."""
+"""Helpers for the step tests: SyncContexts over respx or the sandbox, running one connector in its own
+transaction, and a snapshot of the import's tables for idempotence checks. (The clock, the fake sleep, the
+integration row and a connected list are shared by every suite: ``tests/support``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,10 +17,8 @@ from dotsync.db.models import (
     Campaign,
     Contact,
     DataField,
-    Integration,
     ListMember,
     MarketingEvent,
-    MarketingList,
     MemberStatistics,
     Watermark,
     campaign_address_book,
@@ -31,45 +27,6 @@ from dotsync.db.models import (
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sync.context import SyncContext
 from dotsync.sync.importer import connector_function
-
-USERNAME = "apiuser-import@apiconnector.com"
-PASSWORD = "Import-Pa55word"
-API = "https://r1-api.dotdigital.com"
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    """One time for the test, the sandbox and the SyncContext; tests move it with ``advance``."""
-
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-
-@dataclass
-class FakeSleep:
-    """Records the waits the client asked for, and never sleeps."""
-
-    calls: list[float] = field(default_factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-def add_integration(sessions: sessionmaker[Session], name: str = "main") -> int:
-    with sessions.begin() as session:
-        integration = Integration(
-            name=name, username=USERNAME, password_encrypted="not-used-here", api_url=API, is_active=True
-        )
-        session.add(integration)
-        session.flush()
-        return integration.id
 
 
 def make_ctx(
@@ -81,6 +38,8 @@ def make_ctx(
     force: bool = False,
     safety_margin: int = 50,
 ) -> SyncContext:
+    """A SyncContext as the orchestrator builds it (which also gives the client the run's safety margin)."""
+    client.safety_margin = safety_margin
     return SyncContext(
         sessions=sessions,
         client=client,
@@ -88,7 +47,6 @@ def make_ctx(
         integration_name="main",
         now=now,
         force=force,
-        safety_margin=safety_margin,
     )
 
 
@@ -96,32 +54,6 @@ def run_connector(ctx: SyncContext, name: str) -> dict[str, int]:
     """Run one connector as the runner does: in its own transaction (rolled back if it raises)."""
     with ctx.sessions.begin() as session:
         return connector_function(name)(ctx, session)
-
-
-def connect_book(
-    sessions: sessionmaker[Session],
-    integration_id: int,
-    origin_id: int,
-    list_name: str,
-    members: Iterable[str] = (),
-    states: dict[str, str] | None = None,
-) -> int:
-    """Create a static list with members and connect it to the imported book ``origin_id``; returns the list id."""
-    with sessions.begin() as session:
-        marketing_list = MarketingList(name=list_name, kind="static")
-        session.add(marketing_list)
-        session.flush()
-        for email in members:
-            state = (states or {}).get(email, "subscribed")
-            session.add(ListMember(list_id=marketing_list.id, email=email, state=state))
-        book = session.scalar(
-            select(AddressBook).where(
-                AddressBook.integration_id == integration_id, AddressBook.origin_id == origin_id
-            )
-        )
-        assert book is not None, f"book {origin_id} was not imported"
-        book.marketing_list_id = marketing_list.id
-        return marketing_list.id
 
 
 _IGNORED = {"id", "created_at", "updated_at"}

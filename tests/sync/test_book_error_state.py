@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.models import AddressBook, ContactExport
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sync.export.settle import settle_book
-from tests.sync.helpers import START, make_ctx
+from tests.support import START
+from tests.sync.helpers import make_ctx
 
 
 def _book_with_imports(sessions: sessionmaker[Session], integration_id: int, *import_ids: str) -> int:

@@ -23,7 +23,8 @@ from dotsync.db.models import (
 )
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sync.export.settle import MAX_FAILED_POLLS, MAX_NOT_FINISHED_POLLS, SettleResult, settle_book
-from tests.sync.helpers import START, make_ctx
+from tests.support import START
+from tests.sync.helpers import make_ctx
 
 FIRST = "a1b2c3d4-0000-4000-8000-000000000001"
 SECOND = "a1b2c3d4-0000-4000-8000-000000000002"

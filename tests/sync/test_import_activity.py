@@ -18,7 +18,9 @@ from dotsync.db.models import (
 )
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sandbox import Account
-from tests.sync.helpers import Clock, connect_book, make_ctx, run_connector, snapshot
+from tests.support.fakes import Clock
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 ACTIVITY = ("activity_contact", "campaign_summary", "campaign_click", "campaign_open")
 EMAILS = [f"{name}@example.com" for name in ("ann", "bob", "cid", "dan", "eve", "fay")]

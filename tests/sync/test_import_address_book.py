@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.models import AddressBook, AddressBookContact, Contact
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.dotmailer.errors import ServerError
-from tests.sync.helpers import START, FakeSleep, connect_book, make_ctx, run_connector, snapshot
+from tests.support import START
+from tests.support.fakes import FakeSleep
+from tests.support.fixtures import MakeClient
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 BOOKS = [
     {"id": 1, "name": "All Contacts", "visibility": "Private", "contacts": 9},
@@ -92,7 +96,7 @@ def test_an_empty_answer_deletes_nothing(
 
 
 def test_pages_through_books_and_is_idempotent(
-    api: respx.MockRouter, sessions: sessionmaker[Session], integration_id: int, fake_sleep: FakeSleep
+    api: respx.MockRouter, sessions: sessionmaker[Session], integration_id: int, make_client: MakeClient
 ) -> None:
     many = [{"id": 100 + i, "name": f"Book {i}", "visibility": "Private", "contacts": i} for i in range(5)]
 
@@ -101,19 +105,12 @@ def test_pages_through_books_and_is_idempotent(
         return httpx.Response(200, json=many[skip : skip + select_])
 
     route = api.get("/address-books").mock(side_effect=page)
-    with DotmailerClient(
-        "u",
-        "p",
-        "https://r1-api.dotdigital.com",
-        endpoint="https://r1-api.dotmailer.com",
-        sleep=fake_sleep,
-        page_size=2,
-    ) as client:
-        ctx = make_ctx(sessions, client, integration_id, START)
-        run_connector(ctx, "address_book")
-        assert route.call_count == 3  # 2 + 2 + 1
-        first = snapshot(sessions)
-        run_connector(ctx, "address_book")
+    client = make_client(page_size=2)
+    ctx = make_ctx(sessions, client, integration_id, START)
+    run_connector(ctx, "address_book")
+    assert route.call_count == 3  # 2 + 2 + 1
+    first = snapshot(sessions)
+    run_connector(ctx, "address_book")
     assert snapshot(sessions) == first
     assert len(first["address_book"]) == 5
 

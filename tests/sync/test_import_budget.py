@@ -10,7 +10,10 @@ from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sandbox import Account, Sandbox
 from dotsync.sync import runs
 from dotsync.sync.importer import run_import
-from tests.sync.helpers import PASSWORD, USERNAME, Clock, FakeSleep, connect_book, make_ctx, run_connector
+from tests.support import PASSWORD, USERNAME
+from tests.support.fakes import Clock, FakeSleep
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector
 
 
 def test_budget_low_stops_the_run_and_keeps_watermarks(

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import AddressBook, Campaign, campaign_address_book
 from dotsync.dotmailer.client import DotmailerClient
-from tests.sync.helpers import START, connect_book, make_ctx, run_connector, snapshot
+from tests.support import START
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 BOOKS = [
     {"id": 10, "name": "Newsletter", "visibility": "Public", "contacts": 5},

@@ -15,7 +15,11 @@ from dotsync.db.models import AddressBook, AddressBookContact, Contact, ListMemb
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.dotmailer.errors import ServerError
 from dotsync.sandbox import Account
-from tests.sync.helpers import START, Clock, FakeSleep, connect_book, make_ctx, run_connector, snapshot
+from tests.support import START
+from tests.support.fakes import Clock, FakeSleep
+from tests.support.fixtures import MakeClient
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 BOOKS = [
     {"id": 10, "name": "Newsletter", "visibility": "Public", "contacts": 3},
@@ -166,6 +170,7 @@ def test_a_429_mid_way_is_waited_out(
     integration_id: int,
     fake_sleep: FakeSleep,
     client: DotmailerClient,
+    make_client: MakeClient,
 ) -> None:
     _setup(api, client, sessions, integration_id)
     people = [contact(i, f"p{i}@example.com") for i in range(1, 251)]
@@ -178,24 +183,17 @@ def test_a_429_mid_way_is_waited_out(
         return httpx.Response(200, json=pages[int(request.url.params["skip"])])
 
     route = api.get("/address-books/10/contacts").mock(side_effect=page)
-    with DotmailerClient(
-        "u",
-        "p",
-        "https://r1-api.dotdigital.com",
-        endpoint="https://r1-api.dotmailer.com",
-        sleep=fake_sleep,
-        page_size=200,
-    ) as paged:
-        ctx = make_ctx(sessions, paged, integration_id, START)
-        counts = run_connector(ctx, "contact")
-        assert route.call_count == 3
-        assert fake_sleep.calls == [3.0]
-        assert counts["contacts"] == 250
-        first = snapshot(sessions)
-        answers = iter([None, None])
-        again = api.get(url__regex=r"/address-books/10/contacts/modified-since/").mock(side_effect=page)
-        run_connector(ctx, "contact")  # same answers again (same run time): same database
-        assert again.call_count == 2
+    paged = make_client(page_size=200)
+    ctx = make_ctx(sessions, paged, integration_id, START)
+    counts = run_connector(ctx, "contact")
+    assert route.call_count == 3
+    assert fake_sleep.calls == [3.0]
+    assert counts["contacts"] == 250
+    first = snapshot(sessions)
+    answers = iter([None, None])
+    again = api.get(url__regex=r"/address-books/10/contacts/modified-since/").mock(side_effect=page)
+    run_connector(ctx, "contact")  # same answers again (same run time): same database
+    assert again.call_count == 2
     assert len(_contacts(sessions)) == 250
     with_modified = snapshot(sessions)
     assert with_modified == first

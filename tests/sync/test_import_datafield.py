@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import DataField, Integration
 from dotsync.dotmailer.client import DotmailerClient
-from tests.sync.helpers import START, make_ctx, run_connector, snapshot
+from tests.support import START
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 FIELDS = [
     {"name": "FIRSTNAME", "type": "String", "visibility": "Private", "defaultValue": None},

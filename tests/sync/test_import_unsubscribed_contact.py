@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.models import AddressBook, AddressBookContact, Contact, ListMember, Watermark
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sandbox import Account
-from tests.sync.helpers import START, Clock, connect_book, make_ctx, run_connector, snapshot
+from tests.support import START
+from tests.support.fakes import Clock
+from tests.support.rows import connect_book
+from tests.sync.helpers import make_ctx, run_connector, snapshot
 
 
 def _members(sessions: sessionmaker[Session], list_id: int) -> dict[str, ListMember]:
