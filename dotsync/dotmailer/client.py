@@ -27,7 +27,9 @@ Decisions worth knowing:
 * **Budget.** Every HTTP attempt is counted (:attr:`~DotmailerClient.calls_made`,
   :attr:`~DotmailerClient.calls_by_endpoint` keyed ``"GET /v2/campaigns/{id}/summary"``);
   :attr:`~DotmailerClient.calls_remaining` is ``ApiCallsRemaining`` from the last account-info minus the calls
-  made since. With ``reserve=N`` the client refuses calls once that estimate is at or below N.
+  made since. With ``safety_margin=N`` (a sync sets ``DOTSYNC_API_SAFETY_MARGIN``) every attempt is refused
+  with :class:`~dotsync.dotmailer.errors.BudgetExhaustedError` while fewer than N calls remain: the check is
+  made in one place, on the request path, so no call can skip it.
 * **Rate limits** (both schemes) live in :mod:`dotsync.dotmailer.ratelimit`: after a 429 no call is made until
   the reset; answers that announce what remains are paced; a wait longer than ``max_wait`` raises
   :class:`~dotsync.dotmailer.errors.RateLimitWaitError` (stop, resume next run). :attr:`DotmailerClient.rate_limits`
@@ -223,7 +225,7 @@ class DotmailerClient:
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
-        reserve: int | None = None,
+        safety_margin: int | None = None,
         on_call: Callable[[ApiCall], None] | None = None,
         max_wait: float | None = DEFAULT_MAX_WAIT,
         blocked_until: float | None = None,
@@ -241,7 +243,8 @@ class DotmailerClient:
             retry_policy if retry_policy is not None else RetryPolicy(max_attempts=max_attempts)
         )
         self.page_size = page_size
-        self.reserve = reserve
+        # Calls of the hourly allowance never used (None: no limit); a sync sets it for its run.
+        self.safety_margin = safety_margin
         self.on_call = on_call
         # Kept only to scrub them from text that came back from the network.
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -680,7 +683,7 @@ class DotmailerClient:
         attempt = 0
         while True:
             attempt += 1
-            self._check_budget(call)
+            self.check_budget(call)
             self.rate_limits.before_call(call)
             request = self._http.build_request(
                 method, url, params=params, json=json_body, files=files, headers=headers
@@ -782,12 +785,14 @@ class DotmailerClient:
         self.connect()
         return self._endpoint is not None and self._endpoint != failed_base
 
-    def _check_budget(self, call: str) -> None:
+    def check_budget(self, call: str = "the next call") -> None:
+        """Raise :class:`BudgetExhaustedError` while fewer than :attr:`safety_margin` calls are estimated to
+        remain this hour (never when the allowance is unknown). Every attempt of every call runs it first."""
         remaining = self.calls_remaining
-        if self.reserve is not None and remaining is not None and remaining <= self.reserve:
+        if self.safety_margin is not None and remaining is not None and remaining < self.safety_margin:
             raise BudgetExhaustedError(
-                f"not calling {call}: about {remaining} Dotmailer API calls are left this hour, "
-                f"at or below the reserve of {self.reserve}; the next run continues"
+                f"only {remaining} Dotmailer API calls remain this hour, fewer than the safety margin of "
+                f"{self.safety_margin}: not making {call}; stopping early, the next run resumes"
             )
 
     def _record(self, call: str, status: int | None, elapsed: float, attempt: int) -> None:

@@ -110,7 +110,7 @@ class PagingLoopError(MalformedResponseError):
 
 
 class BudgetExhaustedError(DotmailerError):
-    """The client refused to make a call because the account's estimated hourly allowance is at its reserve."""
+    """The client refused to make a call: fewer calls than its safety margin remain of the hourly allowance."""
 
 
 class RateLimitWaitError(RateLimitedError, BudgetExhaustedError):

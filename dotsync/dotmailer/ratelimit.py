@@ -13,8 +13,9 @@ every answer; the sync layer reads :attr:`RateLimiter.scheme`, :attr:`RateLimite
   answers; the sandbox can), the client paces itself: with nothing left it waits for the reset instead of
   drawing a 429, and below a tenth of the limit it spreads the calls left over the time left.
 * **Flat, hourly**: ``ApiCallsRemaining`` in account-info and ``ERROR_APIUSAGE_EXCEEDED``; the client's
-  ``reserve`` and the sync's safety margin handle it as before. Seeing either marks the scheme ``hourly``
-  unless ``x-ratelimit-*`` headers were seen (``tiered`` wins: account-info may still report an hourly figure).
+  ``safety_margin``, checked before every attempt just before :meth:`RateLimiter.before_call`, handles it.
+  Seeing either marks the scheme ``hourly`` unless ``x-ratelimit-*`` headers were seen (``tiered`` wins:
+  account-info may still report an hourly figure).
 * **Giving up.** dotsync runs from cron every few minutes, so a run must not sleep longer than that: a wait
   that would take the run's total rate-limit waiting past ``max_wait`` seconds (default 240, the cron
   interval) raises :class:`~dotsync.dotmailer.errors.RateLimitWaitError` without sleeping. It is a

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.types import utcnow
-from dotsync.errors import DotsyncError
 from dotsync.progress import Progress, no_progress
 
 if TYPE_CHECKING:
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
     from dotsync.secret import SecretBox
 
 log = logging.getLogger("dotsync.sync")
-
-
-class BudgetLowError(DotsyncError):
-    """The account's hourly API allowance is nearly spent: stop now, the next run resumes from watermarks."""
 
 
 @dataclass
@@ -39,7 +34,6 @@ class SyncContext:
     clock: Callable[[], datetime] = utcnow
     progress: Progress = no_progress
     force: bool = False
-    safety_margin: int = 50
     notes: list[str] = field(default_factory=list)
     # Answers shared by several steps of one run (e.g. campaigns/with-activity-since), so each is asked once.
     shared: dict[str, Any] = field(default_factory=dict)
@@ -48,17 +42,10 @@ class SyncContext:
     def calls_made(self) -> int:
         return int(self.client.calls_made)
 
-    def budget_low(self) -> bool:
-        remaining = self.client.calls_remaining
-        return remaining is not None and remaining < self.safety_margin
-
     def check_budget(self) -> None:
-        """Raise :class:`BudgetLowError` when fewer calls than the safety margin remain this hour."""
-        if self.budget_low():
-            raise BudgetLowError(
-                f"only {self.client.calls_remaining} API calls remain this hour for {self.integration_name!r} "
-                f"(safety margin {self.safety_margin}); stopping early, the next run resumes"
-            )
+        """The client's budget check (:meth:`DotmailerClient.check_budget`), asked ahead of a call. Redundant:
+        the client runs it before every call itself; left for the one step that still asks (export upload)."""
+        self.client.check_budget()
 
     def server_now(self) -> datetime:
         """Dotmailer's clock (from the last answer's ``Date`` header), or the run's ``now`` before any answer

@@ -148,6 +148,7 @@ def _run_one(
             outcome.run_id = run_id = runs.start_run(sessions, kind, integration.id, started)
             logcontext.update(run_id=run_id)
             client = make_client(integration)
+            client.safety_margin = safety_margin  # the client checks it before every call
             ctx = SyncContext(
                 sessions=sessions,
                 client=client,
@@ -158,7 +159,6 @@ def _run_one(
                 clock=clock,
                 progress=progress,
                 force=force,
-                safety_margin=safety_margin,
             )
             error: str | None = None
             result: BodyResult | None = None

@@ -977,7 +977,7 @@ def test_call_counting_and_on_call_hook(respx_mock: respx.MockRouter, make_clien
     assert client.calls_remaining == 1985 - 2
 
 
-def test_reserve_stops_calls_before_the_allowance_is_spent(
+def test_no_call_is_made_while_fewer_calls_than_the_safety_margin_remain(
     respx_mock: respx.MockRouter, make_client: MakeClient
 ) -> None:
     low = {
@@ -990,14 +990,41 @@ def test_reserve_stops_calls_before_the_allowance_is_spent(
     route = respx_mock.get(f"{V2}/address-books/1").mock(
         return_value=httpx.Response(200, json=ADDRESS_BOOKS[0])
     )
-    client = make_client(endpoint=None, reserve=1)
+    client = make_client(endpoint=None, safety_margin=2)
     client.connect()
     client.get_address_book(1)
     assert client.calls_remaining == 2
     client.get_address_book(1)
     assert client.calls_remaining == 1
-    with pytest.raises(BudgetExhaustedError, match="reserve of 1"):
+    with pytest.raises(
+        BudgetExhaustedError, match=r"only 1 Dotmailer API calls remain .* safety margin of 2"
+    ):
         client.get_address_book(1)
+    assert route.call_count == 2
+
+
+def test_the_safety_margin_stops_a_paged_read_at_the_page_it_refuses(
+    respx_mock: respx.MockRouter, make_client: MakeClient
+) -> None:
+    low = {
+        "properties": [
+            {"name": "ApiCallsRemaining", "value": "4"},
+            {"name": "ApiEndpoint", "value": ENDPOINT},
+        ]
+    }
+    respx_mock.get(f"{API}/v2/account-info").mock(return_value=httpx.Response(200, json=low))
+    route = respx_mock.get(f"{V2}/address-books").mock(
+        side_effect=[
+            httpx.Response(200, json=ADDRESS_BOOKS[0:2]),
+            httpx.Response(200, json=ADDRESS_BOOKS[2:4]),
+        ]
+    )
+    client = make_client(endpoint=None, page_size=2, safety_margin=3)
+    client.connect()
+    books = client.iter_address_books()
+    assert [next(books).id for _ in range(4)] == [1, 2, 3, 4]  # two pages (4 calls left, then 3), then 2 < 3
+    with pytest.raises(BudgetExhaustedError, match="not making GET /v2/address-books"):
+        next(books)
     assert route.call_count == 2
 
 

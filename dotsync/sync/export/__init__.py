@@ -25,7 +25,7 @@ from dotsync.db.models import AddressBook, MarketingList
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
 from dotsync.sync import runs
-from dotsync.sync.context import BudgetLowError, SyncContext
+from dotsync.sync.context import SyncContext
 from dotsync.sync.export.guard import check_guard
 from dotsync.sync.export.options import ExportOptions
 from dotsync.sync.export.pending_removals import check_pending_removals
@@ -105,7 +105,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
             else:
                 with logcontext.bind(book=book.name):
                     _export_book(ctx, book, outcome, options)
-        except (BudgetLowError, BudgetExhaustedError, ApiUsageExceededError) as exc:
+        except (BudgetExhaustedError, ApiUsageExceededError) as exc:
             outcome.status = "stopped_early"
             outcome.error = str(exc)
             result.stopped_early = str(exc)

@@ -34,7 +34,6 @@ def remove_contacts(ctx: SyncContext, book: AddressBook, removals: Sequence[tupl
 def send_removal(ctx: SyncContext, book: AddressBook, batch: Sequence[tuple[int, int]]) -> None:
     """One ``contacts/delete`` call for ``batch``, then its rows marked pending: sent now (Dotmailer's clock),
     one more attempt, not checked since."""
-    ctx.check_budget()
     ctx.client.remove_contacts_from_address_book(book.origin_id, sorted({origin for _abc, origin in batch}))
     sent_at = ctx.server_now()
     with ctx.sessions.begin() as session:

@@ -15,7 +15,7 @@ from typing import Any
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
 from dotsync.sync import runs
-from dotsync.sync.context import BudgetLowError, StepFunction, SyncContext
+from dotsync.sync.context import StepFunction, SyncContext
 
 log = logging.getLogger("dotsync.sync.import")
 
@@ -75,10 +75,9 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
                 step.outcome = runs.SKIPPED
                 step.error = result.stopped_early
             else:
-                ctx.check_budget()
                 with ctx.sessions.begin() as session:
                     step.counts = connector_function(name)(ctx, session)
-        except (BudgetLowError, BudgetExhaustedError, ApiUsageExceededError) as exc:
+        except (BudgetExhaustedError, ApiUsageExceededError) as exc:
             step.outcome = runs.SKIPPED
             step.error = str(exc)
             result.stopped_early = str(exc)

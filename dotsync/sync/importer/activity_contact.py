@@ -193,14 +193,12 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     counts = {"campaigns": len(found), "read": 0, "activities": 0, "statistics": 0}
     skipped: set[int] = set()
     for done, fetch in enumerate(fetches, 1):
-        ctx.check_budget()
         lists = campaign_lists(session, fetch.campaign_id)
         try:
             for batch in batched(ctx.client.iter_campaign_activities(fetch.origin_id, fetch.since), BATCH):
                 saved = save_activities(session, ctx.integration_id, fetch.campaign_id, lists, batch, ctx.now)
                 counts["activities"] += saved["activities"]
                 counts["statistics"] += saved["statistics"]
-                ctx.check_budget()
         except ApiNotFoundError:
             ctx.note(f"campaign {fetch.origin_id} is gone from Dotmailer; its activity was not read")
             skipped.add(fetch.campaign_id)

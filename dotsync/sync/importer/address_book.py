@@ -23,12 +23,7 @@ from dotsync.sync.context import SyncContext
 
 
 def fetch(ctx: SyncContext) -> list[ApiAddressBook]:
-    books: list[ApiAddressBook] = []
-    for book in ctx.client.iter_address_books():
-        books.append(book)
-        if len(books) % 1000 == 0:
-            ctx.check_budget()
-    return books
+    return list(ctx.client.iter_address_books())
 
 
 def save(ctx: SyncContext, session: Session, books: list[ApiAddressBook]) -> dict[str, int]:

@@ -65,7 +65,6 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     seen: dict[int, ApiCampaign] = {}
     books_of: dict[int, set[int]] = defaultdict(set)  # campaign origin id -> local book ids
     for book in books:
-        ctx.check_budget()
         for api in ctx.client.iter_address_book_campaigns(book.origin_id):
             seen[api.id] = api
             books_of[api.id].add(book.id)

@@ -84,14 +84,12 @@ def run_feed(
     counts = {"campaigns": len(found), "read": 0, "events": 0}
     skipped: set[int] = set()
     for done, fetch in enumerate(fetches, 1):
-        ctx.check_budget()
         lists = campaign_lists(session, fetch.campaign_id)
         seen: Counter[EventRow] = Counter()
         try:
             for batch in batched(feed(fetch.origin_id, fetch.since), BATCH):
                 rows = [to_row(item) for item in batch]
                 counts["events"] += save_events(session, fetch.campaign_id, lists, kind, rows, seen, ctx.now)
-                ctx.check_budget()
         except ApiNotFoundError:
             ctx.note(f"campaign {fetch.origin_id} is gone from Dotmailer; its {kind} events were not read")
             skipped.add(fetch.campaign_id)

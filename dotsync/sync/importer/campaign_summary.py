@@ -41,7 +41,6 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     rows: list[dict[str, Any]] = []
     skipped: set[int] = set()
     for done, fetch in enumerate(fetches, 1):
-        ctx.check_budget()
         try:
             rows.append(summary_row(fetch.campaign_id, ctx.client.get_campaign_summary(fetch.origin_id), ctx))
         except ApiNotFoundError:

@@ -233,7 +233,6 @@ def import_book_contacts(
             incoming.append(two_way.for_book(session, book))
         stored += save_contacts(session, ctx.integration_id, book, batch, ctx.now, incoming[0])
         ctx.progress(label, stored)
-        ctx.check_budget()
     if incoming and incoming[0] is not None:
         two_way.report(ctx, book.name, incoming[0], counts)
     book.last_contact_import_at = started
@@ -339,7 +338,6 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     books = connected_books(session, ctx.integration_id)
     counts = {"books": len(books), "contacts": 0}
     for book in books:
-        ctx.check_budget()
         why = deferral(session, ctx, book)
         if why is not None:
             log.info("contacts of book %r not read this time: %s", book.name, why)

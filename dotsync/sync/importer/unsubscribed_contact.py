@@ -227,7 +227,6 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
     counts = {"books": len(books), "unsubscribed": 0, "suppressed": 0, "members_unsubscribed": 0}
     # Watermarks on Dotmailer's clock (see the contact connector): our clock's skew cannot skip an opt-out.
     for book in books:
-        ctx.check_budget()
         since = since_with_overlap(book.last_unsubscribe_import_at) or FULL_HISTORY_SINCE
         started, rows = read_started(
             ctx, ctx.client.iter_address_book_unsubscribed_since(book.origin_id, since)
@@ -236,15 +235,12 @@ def run(ctx: SyncContext, session: Session) -> dict[str, int]:
             stored, changed = save_book_unsubscribes(session, ctx.integration_id, book, batch, ctx.now)
             counts["unsubscribed"] += stored
             counts["members_unsubscribed"] += changed
-            ctx.check_budget()
         book.last_unsubscribe_import_at = started
-    ctx.check_budget()
     since = read_watermark(session, ctx.integration_id, SUPPRESSED) or FULL_HISTORY_SINCE
     started, rows = read_started(ctx, ctx.client.iter_suppressed_since(since))
     for batch in batched(rows, BATCH):
         stored, changed = save_suppressions(session, ctx.integration_id, books, batch, ctx.now)
         counts["suppressed"] += stored
         counts["members_unsubscribed"] += changed
-        ctx.check_budget()
     write_watermark(session, ctx.integration_id, SUPPRESSED, started)
     return counts
