@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import respx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import AddressBook, ContactExport
@@ -46,8 +47,11 @@ def test_a_later_finished_import_clears_the_failed_import_error(
     api.get("/contacts/import/imp-a").respond(json={"id": "imp-a", "status": "Failed"})
     _finishes(api, "imp-b")
     ctx = make_ctx(sessions, client, integration_id, START)
-    result = settle_book(ctx, book_id)
-    assert result.errors == ["import imp-a: Dotmailer ended the import with status Failed"]
+    settle_book(ctx, book_id)
+    with sessions() as session:
+        failed = session.scalar(select(ContactExport).where(ContactExport.import_id == "imp-a"))
+        assert failed is not None
+        assert failed.error == "Dotmailer ended the import with status Failed"
     book = _book(sessions, book_id)
     assert book.sync_error is None
     assert book.sync_error_import_id is None

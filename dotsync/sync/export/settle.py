@@ -9,10 +9,9 @@ book, and the rows are re-queued once. 30 ``NotFinished`` polls or 10 failed pol
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
@@ -51,18 +50,10 @@ MAX_REQUEUES = 1
 
 @dataclass
 class SettleResult:
-    polled: int = 0
-    finished: int = 0
     finished_rows: int = 0  # rows of the uploads that finished (the contact read-back is timed by it)
     pending: int = 0
     rejected_rows: int = 0
     faults: int = 0
-    requeued: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def finished_any(self) -> bool:
-        return self.finished > 0
 
 
 def settle_book(ctx: SyncContext, book_id: int) -> SettleResult:
@@ -91,7 +82,6 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
     book = session.get(AddressBook, export.address_book_id) if export else None
     if export is None or book is None:
         return
-    result.polled += 1
     if export.status == IMPORT_NOT_FINISHED:
         try:
             status = ctx.client.get_contact_import(export.import_id).status or ""
@@ -101,16 +91,14 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
             export.failed_polls += 1
             export.error = f"status poll failed: {exc}"
             if export.failed_polls >= MAX_FAILED_POLLS:
-                _give_up(
-                    session, book, export, f"{MAX_FAILED_POLLS} status polls failed (last: {exc})", result
-                )
+                _give_up(session, book, export, f"{MAX_FAILED_POLLS} status polls failed (last: {exc})")
             else:
                 result.pending += 1
             return
         if not status:
             export.failed_polls += 1
             if export.failed_polls >= MAX_FAILED_POLLS:
-                _give_up(session, book, export, "Dotmailer kept answering with no status", result)
+                _give_up(session, book, export, "Dotmailer kept answering with no status")
             else:
                 result.pending += 1
             return
@@ -118,9 +106,7 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
         if status == IMPORT_NOT_FINISHED:
             export.attempts += 1
             if export.attempts >= MAX_NOT_FINISHED_POLLS:
-                _give_up(
-                    session, book, export, f"still NotFinished after {MAX_NOT_FINISHED_POLLS} polls", result
-                )
+                _give_up(session, book, export, f"still NotFinished after {MAX_NOT_FINISHED_POLLS} polls")
             else:
                 result.pending += 1
             return
@@ -129,9 +115,7 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
     elif export.status == IMPORT_REJECTED:
         _process_rejection(ctx, session, book, export, result)
     else:
-        _terminal_error(
-            session, book, export, f"Dotmailer ended the import with status {export.status}", result
-        )
+        _terminal_error(session, book, export, f"Dotmailer ended the import with status {export.status}")
 
 
 def _process_faults(
@@ -142,7 +126,7 @@ def _process_faults(
     except ReportGoneError as exc:
         # Dotmailer keeps a faults report about a week. Settle without it: opt-outs among its rows still
         # arrive through the unsubscribed-since and suppressed-since feeds.
-        _settle_without_report(ctx, book, export, str(exc), result)
+        _settle_without_report(ctx, book, export, str(exc))
         return
     # A "Duplicate" row means another row of the same email was imported: not a failure of that member,
     # unless the email also has a real fault in the report.
@@ -181,7 +165,6 @@ def _process_faults(
         book.sync_error = None
         book.sync_error_import_id = None
     book.sync_status = IMPORT_FINISHED
-    result.finished += 1
     result.finished_rows += export.row_count
     log.info("import %s into book %r finished; %d rows refused", export.import_id, book.name, len(faults))
 
@@ -189,9 +172,7 @@ def _process_faults(
 REPORT_GONE_STATUS = "Finished, faults report gone"
 
 
-def _settle_without_report(
-    ctx: SyncContext, book: AddressBook, export: ContactExport, why: str, result: SettleResult
-) -> None:
+def _settle_without_report(ctx: SyncContext, book: AddressBook, export: ContactExport, why: str) -> None:
     message = (
         f"import {export.import_id} into book {book.name!r} finished but its faults report is no longer "
         "available; settled without it (opt-outs arrive through the unsubscribe and suppression feeds)"
@@ -201,7 +182,6 @@ def _settle_without_report(
     export.error = f"faults report gone: {why}"
     book.last_exported_at = ctx.now
     book.sync_status = REPORT_GONE_STATUS
-    result.finished += 1
     ctx.note(message)
 
 
@@ -229,30 +209,23 @@ def _process_rejection(
     book.sync_error = f"import {export.import_id}: {reason}; {len(rows)} new contacts dropped"
     book.sync_error_import_id = export.import_id
     book.last_exported_at = ctx.now
-    result.finished += 1
-    result.errors.append(book.sync_error)
 
 
-def _terminal_error(
-    session: Session, book: AddressBook, export: ContactExport, message: str, result: SettleResult
-) -> None:
+def _terminal_error(session: Session, book: AddressBook, export: ContactExport, message: str) -> None:
     export.faults_processed = True
     export.error = message
     book.sync_status = export.status
     book.sync_error = f"import {export.import_id}: {message}"
     book.sync_error_import_id = export.import_id
-    result.requeued += _requeue(session, export.import_id, book.marketing_list_id)
-    result.errors.append(book.sync_error)
+    _requeue(session, export.import_id, book.marketing_list_id)
 
 
-def _give_up(
-    session: Session, book: AddressBook, export: ContactExport, message: str, result: SettleResult
-) -> None:
+def _give_up(session: Session, book: AddressBook, export: ContactExport, message: str) -> None:
     export.status = IMPORT_UNKNOWN
-    _terminal_error(session, book, export, message, result)
+    _terminal_error(session, book, export, message)
 
 
-def _requeue(session: Session, import_id: str, list_id: int | None) -> int:
+def _requeue(session: Session, import_id: str, list_id: int | None) -> None:
     """Make the import's rows eligible for upload again (once): their last-sent hash is forgotten, and their
     members are stamped so the next plan schedules them."""
     if list_id is not None:
@@ -273,14 +246,11 @@ def _requeue(session: Session, import_id: str, list_id: int | None) -> int:
         .where(AddressBookContact.import_id == import_id)
         .values(sent_hash=None, import_id=None, export_failures=AddressBookContact.export_failures + 1)
     )
-    requeued = cast(
-        CursorResult[Any], session.execute(base.where(AddressBookContact.export_failures < MAX_REQUEUES))
-    ).rowcount
+    session.execute(base.where(AddressBookContact.export_failures < MAX_REQUEUES))
     # Rows that already failed once stay as sent: re-sending them would loop; their members say why.
     session.execute(
         update(AddressBookContact).where(AddressBookContact.import_id == import_id).values(import_id=None)
     )
-    return int(requeued or 0)
 
 
 def _set_member_state(
