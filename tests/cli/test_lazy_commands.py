@@ -116,6 +116,14 @@ def test_nested_lazy_commands_need_a_lazy_parent() -> None:
         group.get_command(click.Context(group), "db")
 
 
+def test_a_command_module_that_cannot_be_imported_is_an_error_not_a_missing_command() -> None:
+    # Registration never swallows ModuleNotFoundError: a broken install must not look like an unknown command.
+    group = LazyGroup("top", lazy=[Lazy("gone", "dotsync.cli.no_such_module:gone", "gone")])
+    with pytest.raises(ModuleNotFoundError, match=r"dotsync\.cli\.no_such_module"):
+        group.get_command(click.Context(group), "gone")
+    assert group.list_commands(click.Context(group)) == ["gone"]
+
+
 def test_a_target_that_is_not_a_command_is_refused() -> None:
     group = LazyGroup("top", lazy=[Lazy("bad", "dotsync.cli:COMMANDS", "bad")])
     with pytest.raises(TypeError, match="is not a click command"):
