@@ -91,18 +91,9 @@ def test_a_held_plan_is_planned_again(world: World) -> None:
     assert world.book_emails("Customers") == {r["email"] for r in rows[20:]}
 
 
-def test_a_query_refresh_replans_only_the_rows_that_changed(world: World, tmp_path) -> None:
-    source = tmp_path / "crm.db"
-    with sqlite3.connect(source) as db:
-        db.execute("CREATE TABLE customers (email TEXT, first_name TEXT)")
-        db.executemany(
-            "INSERT INTO customers VALUES (?, ?)", [(f"q{i}@example.com", f"Q{i}") for i in range(20)]
-        )
-    world.account.create_book("Customers")
-    query = "SELECT email, first_name FROM customers"
-    world.run("list", "create", "customers", "--query", query, "--source", f"sqlite:///{source}")
-    world.run("integration", "sync")
-    world.run("connect", "customers", "Customers", "--map", "first_name=FIRSTNAME")
+def test_a_query_refresh_replans_only_the_rows_that_changed(world: World) -> None:
+    rows = [{"email": f"q{i}@example.com", "first_name": f"Q{i}"} for i in range(20)]
+    source = world.connect_list(rows, "--map", "first_name=FIRSTNAME", query=True)
     world.settle()
     assert _plan(world)["unchanged"] == 0
 

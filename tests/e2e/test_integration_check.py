@@ -4,50 +4,47 @@ from __future__ import annotations
 
 import json
 
-from dotsync.sandbox import Sandbox
+import pytest
+
+from dotsync.sandbox import Account, Sandbox
+from tests.support import PASSWORD, USERNAME
+from tests.support.world import use_sandbox
 
 
-def _app_with_sandbox(app):
-    sandbox = Sandbox(seed=1, sleep=lambda _s: None)
-    sandbox.add_account("apiuser-c@apiconnector.com", "right-password", name="Checked")
-    app.transport = sandbox.transport()
-    return sandbox
+@pytest.fixture
+def checked_account(app, sandbox: Sandbox) -> Account:
+    """An account named 'Checked' in the shared sandbox, and the app pointed at it."""
+    use_sandbox(app, sandbox)
+    return sandbox.add_account(USERNAME, PASSWORD, name="Checked")
 
 
-def test_bad_credentials_are_exit_3_and_nothing_is_stored(app, cli_run) -> None:
-    _app_with_sandbox(app)
-    result = cli_run(
+def _create(cli_run, password: str):
+    return cli_run(
         "integration",
         "create",
         "--name",
         "c",
         "--username",
-        "apiuser-c@apiconnector.com",
+        USERNAME,
         "--password-stdin",
-        input="wrong-password\n",
+        input=password + "\n",
     )
+
+
+def test_bad_credentials_are_exit_3_and_nothing_is_stored(cli_run, checked_account: Account) -> None:
+    result = _create(cli_run, "wrong-password")
     assert result.exit_code == 3
     assert "Authorization has been denied" in result.stderr
     assert "wrong-password" not in result.stderr
     assert json.loads(cli_run("integration", "list", "--json").stdout) == []
 
 
-def test_check_reports_account_and_endpoint(app, cli_run) -> None:
-    _app_with_sandbox(app)
-    created = cli_run(
-        "integration",
-        "create",
-        "--name",
-        "c",
-        "--username",
-        "apiuser-c@apiconnector.com",
-        "--password-stdin",
-        input="right-password\n",
-    )
+def test_check_reports_account_and_endpoint(cli_run, checked_account: Account) -> None:
+    created = _create(cli_run, PASSWORD)
     assert created.exit_code == 0, created.stderr
-    checked = json.loads(cli_run("integration", "check", "c", "--json").stdout)
-    assert checked["account"] == "Checked"
-    assert checked["api_endpoint"] == "https://r1-api.dotdigital.com"
-    assert isinstance(checked["calls_remaining"], int)
+    report = json.loads(cli_run("integration", "check", "c", "--json").stdout)
+    assert report["account"] == "Checked"
+    assert report["api_endpoint"] == "https://r1-api.dotdigital.com"
+    assert isinstance(report["calls_remaining"], int)
     shown = json.loads(cli_run("integration", "show", "c", "--json").stdout)
     assert shown["api_endpoint"] == "https://r1-api.dotdigital.com"

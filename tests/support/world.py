@@ -19,11 +19,13 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -103,21 +105,44 @@ class World:
             writer.writerows(rows)
         return path
 
-    def create_list(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
-        self.run("list", "create", name, "--csv", str(self.csv_file(f"{name}.csv", rows)))
+    def create_list(self, name: str, rows: Sequence[dict[str, Any]], *, query: bool = False) -> Path:
+        """A list of ``rows``: static, from a CSV file, or (``query``) a query list over a SQLite file that holds
+        them in a table named after the list. Returns that file (a test may change the source later)."""
+        if not query:
+            path = self.csv_file(f"{name}.csv", rows)
+            self.run("list", "create", name, "--csv", str(path))
+            return path
+        path = self.tmp / f"{name}.db"
+        columns = list(rows[0])
+        with closing(sqlite3.connect(path)) as db, db:
+            db.execute(f"CREATE TABLE {name} ({', '.join(f'{c} TEXT' for c in columns)})")
+            db.executemany(
+                f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})",
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+        select = f"SELECT {', '.join(columns)} FROM {name}"
+        self.run("list", "create", name, "--query", select, "--source", f"sqlite:///{path}")
+        return path
 
     def import_rows(self, name: str, rows: Sequence[dict[str, Any]]) -> None:
         self.run("list", "import", name, str(self.csv_file(f"{name}-import.csv", rows)))
 
     def connect_list(
-        self, rows: Sequence[dict[str, Any]], *options: str, book: str = "Customers", name: str = "customers"
-    ) -> None:
-        """A new book in Dotmailer, a list of ``rows``, an import, then ``connect`` (with ``options``)."""
+        self,
+        rows: Sequence[dict[str, Any]],
+        *options: str,
+        book: str = "Customers",
+        name: str = "customers",
+        query: bool = False,
+    ) -> Path:
+        """A new book in Dotmailer, a list of ``rows`` (``create_list``), an import, then ``connect`` (with
+        ``options``). Returns the list's file."""
         with self.sandbox.lock:
             self.account.create_book(book)
-        self.create_list(name, rows)
+        path = self.create_list(name, rows, query=query)
         self.run("integration", "sync")
         self.run("connect", name, book, *options)
+        return path
 
     # --- time and cycles (in-process) ------------------------------------------------------------------
     def tick(self, minutes: int = 4) -> None:
@@ -164,6 +189,13 @@ class World:
     def book_emails(self, book: str = "Customers") -> set[str]:
         with self.sandbox.lock:
             return set(self.account.member_emails(book))
+
+    def contact_fields(self, email: str) -> dict[str, Any]:
+        """The data fields Dotmailer holds for this contact (a contact it does not hold fails the test)."""
+        with self.sandbox.lock:
+            contact = self.account.contact_by_email(email)
+        assert contact is not None, f"{email} is not in Dotmailer"
+        return dict(contact.data or {})
 
     def uploads(self) -> list[Any]:
         with self.sandbox.lock:
