@@ -73,6 +73,13 @@ class PreparedMany:
             return execute_many(self.conn, self.sql, [tuple(row[name] for name in order) for row in rows])
         return execute_many(self.conn, self.sql, list(rows))
 
+    def tuples(self, names: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> int:
+        """Like calling it with mappings, for rows given as tuples of the values of ``names``: handed to the
+        driver as they are when its parameters are positional in that very order (no mapping per row)."""
+        if self.order == names and not self.defaults:
+            return execute_many(self.conn, self.sql, rows) if rows else 0
+        return self([dict(zip(names, row, strict=True)) for row in rows])
+
 
 def _python_defaults(compiled: Any) -> dict[str, Any]:
     """Values for the binds SQLAlchemy adds for columns a statement leaves to a Python-side default (it fills

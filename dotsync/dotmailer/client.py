@@ -456,7 +456,9 @@ class DotmailerClient:
             "POST",
             template,
             path={"id": book_id},
-            files={"file": (filename, csv_bytes, "text/csv")},
+            # A file object, not bytes: httpx then sends the body in 64 KB pieces instead of joining a second
+            # copy of a 10 MB file in memory (and seeks back to its start for a retry).
+            files={"file": (filename, io.BytesIO(csv_bytes), "text/csv")},
             outcome_error=UploadOutcomeUnknownError,
         )
         return self._parse_created(ApiContactImport, response, f"POST {template}", UploadOutcomeUnknownError)

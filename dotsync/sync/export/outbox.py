@@ -81,31 +81,28 @@ def insert_rows(
         scheduled=constant(conn, b.scheduled, not sent),
         operation=bindparam("operation"),
         scheduled_hash=bindparam("scheduled_hash"),
-        scheduled_row=bindparam("scheduled_row"),
-        sent_hash=bindparam("sent_hash"),
+        scheduled_row=constant(conn, b.scheduled_row, None) if sent else bindparam("scheduled_row"),
+        sent_hash=bindparam("sent_hash") if sent else constant(conn, b.sent_hash, None),
         import_id=constant(conn, b.import_id, import_id),
         sent_at=constant(conn, b.sent_at, now if sent else None),
         added_by_dotsync=constant(conn, b.added_by_dotsync, True),
         export_failures=constant(conn, b.export_failures, 0),
+        removal_attempts=constant(conn, b.removal_attempts, 0),
         change_seq=constant(conn, b.change_seq, 0),
         created_at=constant(conn, b.created_at, now),
         updated_at=constant(conn, b.updated_at, now),
     )
     prepared = PreparedMany(conn, stmt)
+    # A sent row stores its hash as sent; a scheduled row its line for the next upload. Tuples in the order of
+    # the table's columns, which is the statement's parameter order.
+    last = "sent_hash" if sent else "scheduled_row"
+    names = ("contact_id", "list_member_id", "operation", "scheduled_hash", last)
     written = 0
     for batch in batched(rows, 5000):
-        prepared(
-            [
-                {
-                    "contact_id": row[0],
-                    "list_member_id": row[1],
-                    "operation": row[2],
-                    "scheduled_hash": row[3],
-                    "scheduled_row": None if sent else row[4],
-                    "sent_hash": row[3] if sent else None,
-                }
-                for row in batch
-            ]
-        )
+        if sent:
+            params = [(row[0], row[1], row[2], row[3], row[3]) for row in batch]
+        else:
+            params = [(row[0], row[1], row[2], row[3], cast(NewRow, row)[4]) for row in batch]
+        prepared.tuples(names, params)
         written += len(batch)
     return written

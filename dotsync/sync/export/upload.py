@@ -11,6 +11,7 @@ re-upload SPEC §6.4 allows). "Too many active imports" leaves the rows schedule
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import logging
@@ -22,13 +23,12 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, update
 
 from dotsync.db.models import (
-    OP_ADD,
-    OP_NEW,
-    OP_UPDATE,
     AddressBook,
     AddressBookContact,
     ContactExport,
+    ImportStatus,
     ListMember,
+    Operation,
 )
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
@@ -49,7 +49,8 @@ class UploadResult:
     waiting: str | None = None  # why rows were left for the next run
 
 
-_OPERATIONS = (OP_NEW, OP_ADD, OP_UPDATE)
+# Bound once per row: plain str, which the drivers bind faster than a StrEnum member.
+_OPERATIONS = tuple(operation.value for operation in Operation)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,25 @@ def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[A
         yield rows
 
 
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+@functools.cache
+def _keep_big_buffers_mapped() -> None:
+    """Have glibc give a sent file's memory back. glibc raises its mmap threshold to the size of the largest
+    block freed (up to 32 MB): after the first 10 MB file, the next files' buffers come from the heap, which
+    does not shrink, and a 1,000,000-member export peaked 14 MB higher than with a fixed 1 MB threshold, which
+    keeps each big buffer in a mapping of its own, unmapped when freed. Only glibc has ``mallopt``; elsewhere
+    (and if it refuses) nothing changes."""
+    import ctypes  # here: only a run that uploads pays for the import
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
 def upload_scheduled(
     ctx: SyncContext, book: AddressBook, formatter: RowFormatter, outbox: Outbox | None = None
 ) -> UploadResult:
@@ -187,6 +207,7 @@ def upload_scheduled(
     not sent yet are stored as scheduled, so the next run sends them.
     """
     result = UploadResult()
+    _keep_big_buffers_mapped()
     chunker = CsvChunker(formatter.headers, MAX_FILE_BYTES)
     for rows in _scheduled_pages(ctx, book):
         missing = [row_id for row_id, text in rows if text is None]
@@ -257,7 +278,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
                 import_id=started.id,
                 integration_id=ctx.integration_id,
                 address_book_id=book.id,
-                status=started.status or "NotFinished",
+                status=started.status or ImportStatus.NOT_FINISHED,
                 row_count=len(ids) + len(new),
                 byte_count=len(data),
                 created_at=ctx.now,
@@ -286,7 +307,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
             )
         target = session.get(AddressBook, book.id)
         if target is not None:
-            target.sync_status = started.status or "NotFinished"
+            target.sync_status = started.status or ImportStatus.NOT_FINISHED
     result.uploads += 1
     result.rows += len(ids) + len(new)
     result.file_sizes.append(len(data))
