@@ -23,12 +23,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, select, update
 
 from dotsync.db.models import (
+    OP_ADD,
+    OP_NEW,
+    OP_UPDATE,
     AddressBook,
     AddressBookContact,
     ContactExport,
-    ImportStatus,
     ListMember,
-    Operation,
 )
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
@@ -49,8 +50,7 @@ class UploadResult:
     waiting: str | None = None  # why rows were left for the next run
 
 
-# Bound once per row: plain str, which the drivers bind faster than a StrEnum member.
-_OPERATIONS = tuple(operation.value for operation in Operation)
+_OPERATIONS = (OP_NEW, OP_ADD, OP_UPDATE)
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,7 @@ def upload_scheduled(
             if not _send(ctx, book, chunk, result):
                 _park(ctx, book, itertools.chain(chunk.new_rows(), [row], new_rows))
                 return result
+            del chunk  # a sent file (10 MB and its rows) is freed before the next one is built, not after
         chunker.add_new(row, line)
     if chunker:
         chunk = chunker.take()
@@ -278,7 +279,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
                 import_id=started.id,
                 integration_id=ctx.integration_id,
                 address_book_id=book.id,
-                status=started.status or ImportStatus.NOT_FINISHED,
+                status=started.status or "NotFinished",
                 row_count=len(ids) + len(new),
                 byte_count=len(data),
                 created_at=ctx.now,
@@ -307,7 +308,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
             )
         target = session.get(AddressBook, book.id)
         if target is not None:
-            target.sync_status = started.status or ImportStatus.NOT_FINISHED
+            target.sync_status = started.status or "NotFinished"
     result.uploads += 1
     result.rows += len(ids) + len(new)
     result.file_sizes.append(len(data))
