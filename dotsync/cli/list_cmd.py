@@ -197,11 +197,11 @@ def import_(
 
 
 _ADD_MESSAGES = {
-    svc.OUTCOME_ADDED: "{email} added to list {name!r}.",
-    svc.OUTCOME_UPDATED: "{email}: fields updated in list {name!r}.",
-    svc.OUTCOME_UNCHANGED: "{email} is already a subscribed member of list {name!r}.",
-    svc.OUTCOME_RESUBSCRIBED: "{email} is subscribed to list {name!r} again.",
-    svc.OUTCOME_KEPT_UNSUBSCRIBED: (
+    svc.MemberOutcome.ADDED: "{email} added to list {name!r}.",
+    svc.MemberOutcome.UPDATED: "{email}: fields updated in list {name!r}.",
+    svc.MemberOutcome.UNCHANGED: "{email} is already a subscribed member of list {name!r}.",
+    svc.MemberOutcome.RESUBSCRIBED: "{email} is subscribed to list {name!r} again.",
+    svc.MemberOutcome.KEPT_UNSUBSCRIBED: (
         "{email} unsubscribed from list {name!r} earlier and stays unsubscribed "
         "(use --resubscribe if they asked to be subscribed again)."
     ),
@@ -252,9 +252,9 @@ def remove(app: AppContext, name: str, email: str) -> None:
     with session_scope(app.sessions()) as session:
         change = svc.remove_member(session, name, email, now=app.clock())
     messages = {
-        svc.OUTCOME_REMOVED: f"{change.email} removed from list {name!r}.",
-        svc.OUTCOME_ALREADY: f"{change.email} was already removed from list {name!r}.",
-        svc.OUTCOME_KEPT_UNSUBSCRIBED: f"{change.email} unsubscribed from list {name!r} and stays unsubscribed.",
+        svc.MemberOutcome.REMOVED: f"{change.email} removed from list {name!r}.",
+        svc.MemberOutcome.ALREADY: f"{change.email} was already removed from list {name!r}.",
+        svc.MemberOutcome.KEPT_UNSUBSCRIBED: f"{change.email} unsubscribed from list {name!r} and stays unsubscribed.",
     }
     info(messages[change.outcome])
 
@@ -267,7 +267,7 @@ def unsubscribe(app: AppContext, name: str, email: str) -> None:
     """Mark a member as unsubscribed (opted out): never exported again unless re-subscribed by hand."""
     with session_scope(app.sessions()) as session:
         change = svc.unsubscribe_member(session, name, email, now=app.clock())
-    if change.outcome == svc.OUTCOME_ALREADY:
+    if change.outcome == svc.MemberOutcome.ALREADY:
         info(f"{change.email} was already unsubscribed from list {name!r}.")
     else:
         info(f"{change.email} unsubscribed from list {name!r}.")

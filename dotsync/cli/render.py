@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from dotsync.console import print_table, stdout
-from dotsync.services.sync import SyncReport
+from dotsync.services.sync import SyncOutcome, SyncReport
 
 _EXPORT_COLUMNS = ("added", "updated", "removed", "rejected", "unsubscribed", "uploads")
 
 
 def render_report(report: SyncReport) -> None:
     for outcome in report.outcomes:
-        status = {"success": "[green]ok[/]", "locked": "[yellow]skipped (locked)[/]"}.get(
+        status = {SyncOutcome.SUCCESS: "[green]ok[/]", SyncOutcome.LOCKED: "[yellow]skipped (locked)[/]"}.get(
             outcome.outcome, f"[red]{outcome.outcome}[/]"
         )
         stdout.print(f"[bold]{report.kind}[/] {outcome.integration}: {status}, {outcome.api_calls} API calls")
@@ -45,7 +45,11 @@ def render_report(report: SyncReport) -> None:
             stdout.print(f"[yellow]note:[/] {note}")
         books_said_it = any(data.get("error") for data in exports.values())
         # A locked run's "who holds it since when" is the command's one error line (stderr), not repeated here.
-        if outcome.error and outcome.outcome not in ("success", "locked") and not books_said_it:
+        if (
+            outcome.error
+            and outcome.outcome not in (SyncOutcome.SUCCESS, SyncOutcome.LOCKED)
+            and not books_said_it
+        ):
             stdout.print(f"[red]error:[/] {outcome.error}")
 
 

@@ -10,7 +10,7 @@ from dotsync.cli.context import AppContext
 from dotsync.cli.options import integration_option, json_option
 from dotsync.console import ProgressReporter, print_json, progress_enabled
 from dotsync.services import sync as svc
-from dotsync.services.sync import CONNECTORS, SyncReport
+from dotsync.services.sync import CONNECTORS, SyncOutcome, SyncReport
 
 
 def _environment(app: AppContext, progress: ProgressReporter, *, alerts: bool = True) -> svc.SyncEnvironment:
@@ -42,7 +42,7 @@ def import_address_books(app: AppContext, integration_name: str) -> tuple[int, s
         force=False,
     )
     (outcome,) = report.outcomes
-    if outcome.outcome != "success":
+    if outcome.outcome != SyncOutcome.SUCCESS:
         return 0, outcome.error or outcome.outcome
     step = (outcome.result.counts if outcome.result else {}).get("import", {}).get("address_book", {})
     return int(step.get("seen", 0)), None

@@ -7,6 +7,7 @@ tables (``Model.__table__``); the ORM is for small, per-object work in the CLI.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -29,29 +30,78 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from dotsync.db.types import UTCDateTime, metadata, utcnow
 
-# Member states (SPEC §2).
-SUBSCRIBED = "subscribed"
-UNSUBSCRIBED = "unsubscribed"
-REMOVED = "removed"
-MEMBER_STATES = (SUBSCRIBED, UNSUBSCRIBED, REMOVED)
+# The vocabularies stored in this database, each said once. Members are ``str`` (``StrEnum``): a column holds the
+# plain value, a value read back compares equal to its member, and SQL built with a member renders that value.
+# Rows bound one by one in bulk (executemany) take ``.value``: the drivers bind an exact ``str`` faster than a
+# subclass (sqlite3 looks for an adapter for each one).
+
+
+class MemberState(StrEnum):
+    """A list member's state (SPEC §2): ``ListMember.state``."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    REMOVED = "removed"
+
+
+class Operation(StrEnum):
+    """How the next upload sends a book row: a contact new to Dotmailer, one new to the book, or an update
+    (``AddressBookContact.operation``)."""
+
+    NEW = "new"
+    ADD = "add"
+    UPDATE = "update"
+
+
+class ImportStatus(StrEnum):
+    """Dotmailer's status of an upload (a "contact import"), as dotsync keeps it: ``ContactExport.status`` and a
+    book's ``sync_status``. Dotmailer's own error statuses (``Failed``...) are kept as it sends them."""
+
+    NOT_FINISHED = "NotFinished"
+    FINISHED = "Finished"
+    REJECTED = "RejectedByWatchdog"
+    UNKNOWN = "Unknown"  # dotsync gave up polling: Dotmailer never said how it ended
+
+
+class RunKind(StrEnum):
+    """What a run did: ``Run.kind``."""
+
+    IMPORT = "import"
+    EXPORT = "export"
+    EXPORT_DRY_RUN = "export-dry-run"
+    SYNC = "sync"
+
+
+class RunOutcome(StrEnum):
+    """How a run ended: ``Run.outcome``."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another run held the integration's lock
+    STOPPED = "stopped_early"  # out of API calls (or waiting time) for now: resumed next run
+    # Never stored: what the history shows for a ``running`` row whose process died (sync.runs.killed_run_ids).
+    KILLED = "killed"
+
+
+class StepOutcome(StrEnum):
+    """How one connector or one book's export ended: ``RunStep.outcome`` (a step is recorded once it is over)."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    STOPPED = "stopped_early"
+    HELD = "held"  # the mass-change guard held the book's export
+
 
 # Dotmailer contact statuses that still receive mail in a book.
 ACTIVE_CONTACT_STATUSES = ("Subscribed", "SoftBounced")
 # ... and those a contact can have without having opted out: a pending double opt-in is not an opt-out.
 REACHABLE_CONTACT_STATUSES = (*ACTIVE_CONTACT_STATUSES, "PendingOptIn")
 
-# Export operations of an address-book contact.
-OP_NEW, OP_ADD, OP_UPDATE = "new", "add", "update"
-
 # Dotmailer's built-in address books, recognised by name (they have no id convention). They are imported like
 # any other, and never offered for connection (``AddressBook.is_system``).
 SYSTEM_BOOK_NAMES = ("all contacts", "test")
-
-# Import ("contact export") statuses that end polling.
-IMPORT_NOT_FINISHED = "NotFinished"
-IMPORT_FINISHED = "Finished"
-IMPORT_REJECTED = "RejectedByWatchdog"
-IMPORT_UNKNOWN = "Unknown"
 
 
 class Base(DeclarativeBase):
@@ -128,7 +178,7 @@ class ListMember(Timestamped, Base):
     email: Mapped[str] = mapped_column(String(320))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fields_hash: Mapped[str] = mapped_column(String(32), default="")
-    state: Mapped[str] = mapped_column(String(16), default=SUBSCRIBED)
+    state: Mapped[str] = mapped_column(String(16), default=MemberState.SUBSCRIBED.value)
     state_reason: Mapped[str | None] = mapped_column(Text)
     state_changed_at: Mapped[datetime | None]
     # Query lists: False once the member left the query's result (its state is kept for when it comes back).
@@ -285,7 +335,7 @@ class ContactExport(Timestamped, Base):
     address_book_id: Mapped[int | None] = mapped_column(
         ForeignKey("address_book.id", ondelete="SET NULL"), index=True
     )
-    status: Mapped[str] = mapped_column(String(64), default=IMPORT_NOT_FINISHED)
+    status: Mapped[str] = mapped_column(String(64), default=ImportStatus.NOT_FINISHED.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failed_polls: Mapped[int] = mapped_column(Integer, default=0)
     faults_processed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -535,7 +585,7 @@ class Run(Base):
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    outcome: Mapped[str] = mapped_column(String(16), default=RunOutcome.RUNNING.value)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -558,7 +608,7 @@ class RunStep(Base):
     scope: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    outcome: Mapped[str] = mapped_column(String(16))
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

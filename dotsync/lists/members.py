@@ -40,7 +40,7 @@ from dotsync.db.bulk import (
     insert_for,
     refresh_statistics,
 )
-from dotsync.db.models import SUBSCRIBED, ListMember
+from dotsync.db.models import ListMember, MemberState
 from dotsync.errors import BadInputError
 from dotsync.lists.changes import next_change
 from dotsync.lists.csvfile import CsvFile
@@ -144,7 +144,7 @@ def member_upsert(conn: Connection, now: datetime, seq: int = 0, *, keep_existin
         email=bindparam("email"),
         fields=fields,
         fields_hash=bindparam("fields_hash"),
-        state=constant(conn, c.state, SUBSCRIBED),
+        state=constant(conn, c.state, MemberState.SUBSCRIBED),
         state_reason=null(),
         state_changed_at=constant(conn, c.state_changed_at, now),
         is_current=constant(conn, c.is_current, True),

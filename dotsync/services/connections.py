@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.lookups import connected_book, get_list
 from dotsync.db.models import (
-    IMPORT_NOT_FINISHED,
     AddressBook,
     AddressBookContact,
     ContactExport,
     DataField,
     FieldMapping,
+    ImportStatus,
     Integration,
     ListMember,
     MarketingList,
@@ -347,7 +347,7 @@ def connection_view(session: Session, marketing_list: MarketingList) -> dict[str
     pending = session.scalar(
         select(func.count())
         .select_from(ContactExport)
-        .where(ContactExport.address_book_id == book.id, ContactExport.status == IMPORT_NOT_FINISHED)
+        .where(ContactExport.address_book_id == book.id, ContactExport.status == ImportStatus.NOT_FINISHED)
     )
     states = dict(
         session.execute(

@@ -20,18 +20,18 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
     ACTIVE_CONTACT_STATUSES,
-    IMPORT_NOT_FINISHED,
-    SUBSCRIBED,
     Activity,
     AddressBook,
     AddressBookContact,
     Campaign,
     Contact,
     ContactExport,
+    ImportStatus,
     Integration,
     ListMember,
     MarketingEvent,
     MarketingList,
+    MemberState,
     MemberStatistics,
 )
 from dotsync.errors import BadInputError
@@ -177,7 +177,7 @@ def _contact_view(session: Session, found: Explanation, contact: Contact, integr
                 upload.created_at,
                 f"upload {upload.import_id} to book {book.name!r} ({upload.row_count} rows)",
             )
-            if upload.status != IMPORT_NOT_FINISHED:
+            if upload.status != ImportStatus.NOT_FINISHED:
                 found.event(
                     upload.finished_at or upload.updated_at,
                     f"upload {upload.import_id} ended {upload.status}"
@@ -200,7 +200,7 @@ def _contact_view(session: Session, found: Explanation, contact: Contact, integr
             abc.added_by_dotsync
             and abc.status in ACTIVE_CONTACT_STATUSES
             and book.marketing_list_id is not None
-            and (member is None or member.state != SUBSCRIBED or not member.is_current)
+            and (member is None or member.state != MemberState.SUBSCRIBED or not member.is_current)
             and (member is None or member.list_id == book.marketing_list_id)
             and abc.removal_requested_at is None  # else sent already, waiting for Dotmailer to apply it
         )
@@ -332,26 +332,30 @@ def _verdict(
         why = (
             f"its removal was sent to Dotmailer at {row['removal_sent_at']:%Y-%m-%d %H:%M} UTC "
             f"(attempt {row['removal_attempts']}); Dotmailer applies removals later, dotsync waits to see it gone"
-            + ("; re-added to the list, it is sent again then" if member.state == SUBSCRIBED else "")
+            + (
+                "; re-added to the list, it is sent again then"
+                if member.state == MemberState.SUBSCRIBED
+                else ""
+            )
         )
     elif marketing_list.kind == "query" and not member.is_current:
         why = "no longer in the query's result" + (
             "; it will be removed from the book at the next export" if row and row["pending_removal"] else ""
         )
-    elif member.state != SUBSCRIBED:
+    elif member.state != MemberState.SUBSCRIBED:
         reason = f" ({member.state_reason})" if member.state_reason else ""
         why = f"{member.state} in the list{reason}" + (
             "; it will be removed from the book at the next export" if row and row["pending_removal"] else ""
         )
     elif row is None or row["last_sent_at"] is None:
         upload = row["last_upload"] if row else None
-        if upload and upload["status"] == IMPORT_NOT_FINISHED:
+        if upload and upload["status"] == ImportStatus.NOT_FINISHED:
             why = f"upload {upload['import_id']} is still being processed by Dotmailer"
         else:
             why = "subscribed, not sent yet: the next export adds it"
     elif row["scheduled"]:
         why = "in the book; a change is scheduled for the next export"
-    elif row["last_upload"] and row["last_upload"]["status"] == IMPORT_NOT_FINISHED:
+    elif row["last_upload"] and row["last_upload"]["status"] == ImportStatus.NOT_FINISHED:
         why = f"sent; upload {row['last_upload']['import_id']} is still being processed by Dotmailer"
     else:
         why = "in the book, up to date"

@@ -15,21 +15,18 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from dotsync.db.models import (
-    IMPORT_FINISHED,
-    IMPORT_NOT_FINISHED,
-    IMPORT_UNKNOWN,
     AddressBook,
     ContactExport,
+    ImportStatus,
     Integration,
     Run,
+    RunKind,
+    RunOutcome,
 )
 from dotsync.errors import EXIT_FAILURE, DotsyncError
-from dotsync.sync import runs
 
 DEFAULT_MAX_AGE_MINUTES = 30
 UPLOAD_STUCK_AFTER = timedelta(hours=2)
-# Run kinds that count as a successful import / export (``sync`` does both; a dry run does neither).
-_KINDS = {"import": ("import", "sync"), "export": ("export", "sync")}
 
 
 class UnhealthyError(DotsyncError):
@@ -49,6 +46,14 @@ class ProblemKind(StrEnum):
     UPLOAD_STUCK = "upload_stuck"
     UPLOAD_UNKNOWN = "upload_unknown"
     REMOVALS_NOT_APPLIED = "removals_not_applied"
+
+
+# What must succeed every --max-age: the run kinds that count as an import / an export (``sync`` does both; a dry
+# run neither), and the problem when none did.
+_DUTIES = (
+    ("import", (RunKind.IMPORT, RunKind.SYNC), ProblemKind.NO_RECENT_IMPORT),
+    ("export", (RunKind.EXPORT, RunKind.SYNC), ProblemKind.NO_RECENT_EXPORT),
+)
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,11 @@ def check_health(
     return HealthReport(integrations=integrations, books=books, problems=problems)
 
 
-def _latest_run(session: Session, integration_id: int, *kinds: str, outcome: str | None = None) -> Run | None:
+def _latest_run(
+    session: Session, integration_id: int, *kinds: RunKind, outcome: RunOutcome | None = None
+) -> Run | None:
     query = select(Run).where(Run.integration_id == integration_id, Run.kind.in_(kinds))
-    query = query.where(Run.outcome == outcome) if outcome else query.where(Run.outcome != runs.SKIPPED)
+    query = query.where(Run.outcome == outcome) if outcome else query.where(Run.outcome != RunOutcome.SKIPPED)
     return session.scalar(query.order_by(Run.started_at.desc(), Run.id.desc()).limit(1))
 
 
@@ -146,18 +153,17 @@ def _run_problems(
             )
         )
 
-    for what, kinds in _KINDS.items():
-        success = _latest_run(session, integration.id, *kinds, outcome=runs.SUCCESS)
+    for what, kinds, kind in _DUTIES:
+        success = _latest_run(session, integration.id, *kinds, outcome=RunOutcome.SUCCESS)
         since = (success.finished_at or success.started_at) if success else integration.created_at
         if now - since > max_age:
-            kind = ProblemKind.NO_RECENT_IMPORT if what == "import" else ProblemKind.NO_RECENT_EXPORT
             latest = _latest_run(session, integration.id, *kinds)
             last = f"last at {since:%Y-%m-%d %H:%M} UTC" if success else "never"
             problem(kind, f"no successful {what} for {_minutes(now - since)} ({last})", since, latest)
-    latest = _latest_run(session, integration.id, "import", "export", "sync")
+    latest = _latest_run(session, integration.id, RunKind.IMPORT, RunKind.EXPORT, RunKind.SYNC)
     if (
         latest is not None
-        and latest.outcome == runs.FAILED
+        and latest.outcome == RunOutcome.FAILED
         and (latest.counts or {}).get("credentials_refused")
     ):
         problem(
@@ -169,8 +175,8 @@ def _run_problems(
     # The import and the export alternate: look at the latest of each, so one's success never hides the other.
     stopped = [
         run
-        for run in (_latest_run(session, integration.id, *kinds) for kinds in _KINDS.values())
-        if run is not None and run.outcome == runs.STOPPED
+        for run in (_latest_run(session, integration.id, *kinds) for _what, kinds, _kind in _DUTIES)
+        if run is not None and run.outcome == RunOutcome.STOPPED
     ]
     if stopped:
         run = max(stopped, key=lambda r: (r.started_at, r.id))
@@ -187,7 +193,7 @@ def _book_problems(
     session: Session, integration: Integration, book: AddressBook, now: datetime
 ) -> list[Problem]:
     found: list[Problem] = []
-    latest = _latest_run(session, integration.id, "export", "sync")
+    latest = _latest_run(session, integration.id, RunKind.EXPORT, RunKind.SYNC)
 
     def problem(kind: ProblemKind, message: str, since: datetime | None) -> None:
         found.append(
@@ -216,7 +222,7 @@ def _book_problems(
         select(ContactExport.import_id, ContactExport.created_at)
         .where(
             ContactExport.address_book_id == book.id,
-            ContactExport.status == IMPORT_NOT_FINISHED,
+            ContactExport.status == ImportStatus.NOT_FINISHED,
             ContactExport.created_at < now - UPLOAD_STUCK_AFTER,
         )
         .order_by(ContactExport.created_at)
@@ -232,12 +238,12 @@ def _book_problems(
         select(ContactExport.import_id, ContactExport.updated_at)
         .where(
             ContactExport.address_book_id == book.id,
-            ContactExport.status == IMPORT_UNKNOWN,
+            ContactExport.status == ImportStatus.UNKNOWN,
             # An upload that ended Unknown stays a problem until a later upload of the book finished.
             ~exists().where(
                 and_(
                     later.address_book_id == book.id,
-                    later.status == IMPORT_FINISHED,
+                    later.status == ImportStatus.FINISHED,
                     later.created_at > ContactExport.created_at,
                 )
             ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.lookups import get_list
-from dotsync.db.models import (
-    MEMBER_STATES,
-    REMOVED,
-    SUBSCRIBED,
-    UNSUBSCRIBED,
-    ListMember,
-    MarketingList,
-)
+from dotsync.db.models import ListMember, MarketingList, MemberState
 from dotsync.errors import BadInputError, ConfigError, NotFoundError
 from dotsync.lists.changes import next_change
 from dotsync.lists.columns import field_columns, find_email_column
@@ -45,7 +39,7 @@ from dotsync.progress import Progress
 from dotsync.secret import SecretBox
 
 STATE_ALL = "all"
-STATE_FILTERS = (*MEMBER_STATES, STATE_ALL)
+STATE_FILTERS = (*(state.value for state in MemberState), STATE_ALL)  # plain str: click lists an Enum by name
 REASON_REMOVED_BY_USER = "removed by user"
 REASON_UNSUBSCRIBED_BY_USER = "unsubscribed by user"
 MAX_NAME_LENGTH = 255
@@ -61,23 +55,26 @@ class CreateResult:
     load: LoadResult | None
 
 
+class MemberOutcome(StrEnum):
+    """What ``list add``, ``list remove`` or ``list unsubscribe`` did to the member."""
+
+    ADDED = "added"
+    UPDATED = "updated"  # its fields
+    UNCHANGED = "unchanged"
+    RESUBSCRIBED = "resubscribed"
+    KEPT_UNSUBSCRIBED = "kept_unsubscribed"  # an opt-out is respected
+    REMOVED = "removed"
+    UNSUBSCRIBED = "unsubscribed"
+    ALREADY = "already"  # already in the state asked for
+
+
 @dataclass(frozen=True)
 class MemberChange:
-    """What a single-member command did: ``outcome`` is one of the OUTCOME_* strings."""
+    """What a single-member command did, and the member's state after it."""
 
     email: str
-    outcome: str
-    state: str
-
-
-OUTCOME_ADDED = "added"
-OUTCOME_UPDATED = "updated"
-OUTCOME_UNCHANGED = "unchanged"
-OUTCOME_RESUBSCRIBED = "resubscribed"
-OUTCOME_KEPT_UNSUBSCRIBED = "kept_unsubscribed"
-OUTCOME_REMOVED = "removed"
-OUTCOME_UNSUBSCRIBED = "unsubscribed"
-OUTCOME_ALREADY = "already"
+    outcome: MemberOutcome
+    state: MemberState
 
 
 def _check_name(session: Session, name: str) -> str:
@@ -304,30 +301,30 @@ def add_member(
                 email=address,
                 fields=given,
                 fields_hash=fields_hash(given),
-                state=SUBSCRIBED,
+                state=MemberState.SUBSCRIBED,
                 state_changed_at=now,
                 is_current=True,
                 change_seq=seq,
             )
         )
         session.flush()
-        return MemberChange(address, OUTCOME_ADDED, SUBSCRIBED)
+        return MemberChange(address, MemberOutcome.ADDED, MemberState.SUBSCRIBED)
 
-    outcome = OUTCOME_UNCHANGED
+    outcome = MemberOutcome.UNCHANGED
     merged = {**(member.fields or {}), **given}
     if merged != member.fields:
         member.fields = merged
         member.fields_hash = fields_hash(merged)
         member.change_seq = seq
-        outcome = OUTCOME_UPDATED
-    if member.state == REMOVED or (member.state == UNSUBSCRIBED and resubscribe):
-        _set_state(member, SUBSCRIBED, None, now)
+        outcome = MemberOutcome.UPDATED
+    if member.state == MemberState.REMOVED or (member.state == MemberState.UNSUBSCRIBED and resubscribe):
+        _set_state(member, MemberState.SUBSCRIBED, None, now)
         member.change_seq = seq
-        outcome = OUTCOME_RESUBSCRIBED
-    elif member.state == UNSUBSCRIBED:
-        outcome = OUTCOME_KEPT_UNSUBSCRIBED
+        outcome = MemberOutcome.RESUBSCRIBED
+    elif member.state == MemberState.UNSUBSCRIBED:
+        outcome = MemberOutcome.KEPT_UNSUBSCRIBED
     session.flush()
-    return MemberChange(address, outcome, member.state)
+    return MemberChange(address, outcome, MemberState(member.state))
 
 
 def remove_member(session: Session, name: str, email: str, *, now: datetime) -> MemberChange:
@@ -337,14 +334,14 @@ def remove_member(session: Session, name: str, email: str, *, now: datetime) -> 
     member = _member(session, marketing_list, address)
     if member is None:
         raise NotFoundError(f"{address} is not a member of list {name!r}")
-    if member.state == REMOVED:
-        return MemberChange(address, OUTCOME_ALREADY, REMOVED)
-    if member.state == UNSUBSCRIBED:  # an opt-out is stronger than a removal: never weaken it
-        return MemberChange(address, OUTCOME_KEPT_UNSUBSCRIBED, UNSUBSCRIBED)
+    if member.state == MemberState.REMOVED:
+        return MemberChange(address, MemberOutcome.ALREADY, MemberState.REMOVED)
+    if member.state == MemberState.UNSUBSCRIBED:  # an opt-out is stronger than a removal: never weaken it
+        return MemberChange(address, MemberOutcome.KEPT_UNSUBSCRIBED, MemberState.UNSUBSCRIBED)
     member.change_seq = next_change(session.connection(), marketing_list.id)
-    _set_state(member, REMOVED, REASON_REMOVED_BY_USER, now)
+    _set_state(member, MemberState.REMOVED, REASON_REMOVED_BY_USER, now)
     session.flush()
-    return MemberChange(address, OUTCOME_REMOVED, REMOVED)
+    return MemberChange(address, MemberOutcome.REMOVED, MemberState.REMOVED)
 
 
 def unsubscribe_member(session: Session, name: str, email: str, *, now: datetime) -> MemberChange:
@@ -354,17 +351,18 @@ def unsubscribe_member(session: Session, name: str, email: str, *, now: datetime
     member = _member(session, marketing_list, address)
     if member is None:
         raise NotFoundError(f"{address} is not a member of list {name!r}")
-    if member.state == UNSUBSCRIBED:
-        return MemberChange(address, OUTCOME_ALREADY, UNSUBSCRIBED)
+    if member.state == MemberState.UNSUBSCRIBED:
+        return MemberChange(address, MemberOutcome.ALREADY, MemberState.UNSUBSCRIBED)
     member.change_seq = next_change(session.connection(), marketing_list.id)
-    _set_state(member, UNSUBSCRIBED, REASON_UNSUBSCRIBED_BY_USER, now)
+    _set_state(member, MemberState.UNSUBSCRIBED, REASON_UNSUBSCRIBED_BY_USER, now)
     session.flush()
-    return MemberChange(address, OUTCOME_UNSUBSCRIBED, UNSUBSCRIBED)
+    return MemberChange(address, MemberOutcome.UNSUBSCRIBED, MemberState.UNSUBSCRIBED)
 
 
 def _counts(session: Session, list_ids: list[int]) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = {
-        i: {SUBSCRIBED: 0, UNSUBSCRIBED: 0, REMOVED: 0, "left_query": 0} for i in list_ids
+        i: {MemberState.SUBSCRIBED: 0, MemberState.UNSUBSCRIBED: 0, MemberState.REMOVED: 0, "left_query": 0}
+        for i in list_ids
     }
     if not list_ids:
         return counts
@@ -390,7 +388,7 @@ def _source(box: SecretBox, marketing_list: MarketingList) -> str | None:
 
 def _view(box: SecretBox, marketing_list: MarketingList, counts: dict[str, int]) -> dict[str, Any]:
     book = marketing_list.address_book
-    members = {state: counts.get(state, 0) for state in MEMBER_STATES}
+    members = {state: counts.get(state, 0) for state in MemberState}
     return {
         "name": marketing_list.name,
         "kind": marketing_list.kind,
@@ -444,7 +442,9 @@ def member_view(
     }
 
 
-def iter_members(session: Session, name: str, *, state: str = SUBSCRIBED) -> Iterator[dict[str, Any]]:
+def iter_members(
+    session: Session, name: str, *, state: str = MemberState.SUBSCRIBED
+) -> Iterator[dict[str, Any]]:
     """The list's members as JSON-safe views, by email, streamed from the database.
 
     ``state`` subscribed/unsubscribed/removed: current members in that state (members that left a query's

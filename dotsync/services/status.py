@@ -10,18 +10,20 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
-    IMPORT_NOT_FINISHED,
     AddressBook,
     AddressBookContact,
     ContactExport,
+    ImportStatus,
     Integration,
     ListMember,
     MarketingList,
     Run,
+    RunKind,
+    RunOutcome,
     RunStep,
 )
 from dotsync.services.integrations import get_integration
-from dotsync.sync.runs import KILLED, killed_run_ids
+from dotsync.sync.runs import killed_run_ids
 
 STUCK_AFTER = timedelta(hours=2)
 
@@ -30,7 +32,7 @@ def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
     views = []
     for integration in session.scalars(select(Integration).order_by(Integration.name)):
         last_runs = {}
-        for kind in ("import", "export", "sync"):
+        for kind in (RunKind.IMPORT, RunKind.EXPORT, RunKind.SYNC):
             run = session.scalar(
                 select(Run)
                 .where(Run.integration_id == integration.id, Run.kind == kind)
@@ -84,7 +86,7 @@ def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, 
     marketing_list = session.get(MarketingList, book.marketing_list_id)
     pending = session.execute(
         select(ContactExport.import_id, ContactExport.created_at).where(
-            ContactExport.address_book_id == book.id, ContactExport.status == IMPORT_NOT_FINISHED
+            ContactExport.address_book_id == book.id, ContactExport.status == ImportStatus.NOT_FINISHED
         )
     ).all()
     states = dict(
@@ -136,7 +138,9 @@ def _problems(session: Session, integration_id: int, now: datetime) -> list[str]
             problems.append(f"book {book.name!r}: {book.removal_note}")
     running = session.scalars(
         select(Run).where(
-            Run.integration_id == integration_id, Run.outcome == "running", Run.started_at < now - STUCK_AFTER
+            Run.integration_id == integration_id,
+            Run.outcome == RunOutcome.RUNNING,
+            Run.started_at < now - STUCK_AFTER,
         )
     ).all()
     killed = _killed(session, running)
@@ -161,7 +165,7 @@ def _run_brief(run: Run, killed: Collection[int] = ()) -> dict[str, Any]:
         "kind": run.kind,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "outcome": KILLED if run.id in killed else run.outcome,
+        "outcome": RunOutcome.KILLED if run.id in killed else run.outcome,
         "api_calls": run.api_calls,
         "error": run.error,
     }

@@ -1,7 +1,8 @@
 """The sync commands as services: ``integration sync`` (import), ``dotmailer export`` and ``sync`` (both).
 
 The CLI reaches the sync engine only through this module (``.importlinter``): it takes what it passes in and
-renders from here too (``CONNECTORS``, ``ExportOptions``, ``AfterRun``, ``SyncReport``, imported below).
+renders from here too (``CONNECTORS``, ``ExportOptions``, ``AfterRun``, ``SyncReport``, ``SyncOutcome``, imported
+below).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.lookups import connected_book, get_list
-from dotsync.db.models import Integration
+from dotsync.db.models import Integration, RunKind
 from dotsync.errors import BadInputError
 from dotsync.progress import Progress, no_progress
 from dotsync.secret import SecretBox
@@ -23,7 +24,26 @@ from dotsync.sync import runs
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.options import ExportOptions
 from dotsync.sync.importer import CONNECTORS, run_import
-from dotsync.sync.orchestrator import AfterRun, BodyResult, ClientFactory, SyncReport, run_per_integration
+from dotsync.sync.orchestrator import (
+    AfterRun,
+    BodyResult,
+    ClientFactory,
+    SyncOutcome,
+    SyncReport,
+    run_per_integration,
+)
+
+__all__ = [
+    "CONNECTORS",
+    "AfterRun",
+    "ExportOptions",
+    "SyncEnvironment",
+    "SyncOutcome",
+    "SyncReport",
+    "dotmailer_export",
+    "full_sync",
+    "integration_sync",
+]
 
 
 @dataclass
@@ -85,7 +105,7 @@ def integration_sync(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
-        kind="import",
+        kind=RunKind.IMPORT,
         make_client=env.make_client,
         body=_import_body(connectors or None),
         now=env.now,
@@ -108,7 +128,7 @@ def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: 
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
-        kind="export" if not options.dry_run else "export-dry-run",
+        kind=RunKind.EXPORT_DRY_RUN if options.dry_run else RunKind.EXPORT,
         make_client=env.make_client,
         body=_export_body(options),
         now=env.now,
@@ -151,7 +171,7 @@ def full_sync(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
-        kind="sync",
+        kind=RunKind.SYNC,
         make_client=env.make_client,
         body=body,
         now=env.now,

@@ -11,13 +11,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync import logcontext
-from dotsync.db.models import Integration
+from dotsync.db.models import Integration, RunKind, RunOutcome
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import ConfigError, DotsyncError, LockedError, SyncFailedError
 from dotsync.progress import Progress, no_progress
@@ -50,10 +51,29 @@ Body = Callable[[SyncContext, int], BodyResult]
 AfterRun = Callable[[int, int], None]
 
 
+class SyncOutcome(StrEnum):
+    """How one integration's run of a sync command ended, as the command reports it."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    STOPPED = "stopped_early"
+    CONFIG_ERROR = "config_error"  # credentials refused, endpoint wrong: recorded as a failed run
+    LOCKED = "locked"  # another run held the lock: recorded as a skipped run
+
+    @property
+    def run_outcome(self) -> RunOutcome:
+        """The outcome the run history records for it."""
+        if self is SyncOutcome.CONFIG_ERROR:
+            return RunOutcome.FAILED
+        if self is SyncOutcome.LOCKED:
+            return RunOutcome.SKIPPED
+        return RunOutcome(self.value)
+
+
 @dataclass
 class IntegrationOutcome:
     integration: str
-    outcome: str
+    outcome: SyncOutcome
     run_id: int | None = None
     api_calls: int = 0
     result: BodyResult | None = None
@@ -63,14 +83,14 @@ class IntegrationOutcome:
 
 @dataclass
 class SyncReport:
-    kind: str
+    kind: RunKind
     outcomes: list[IntegrationOutcome] = field(default_factory=list)
 
     def raise_for_outcome(self) -> None:
         """Turn the outcomes into the command's exit: SyncFailedError (1), ConfigError (3) or LockedError (75)."""
-        failed = [o for o in self.outcomes if o.outcome == runs.FAILED]
-        config = [o for o in self.outcomes if o.outcome == "config_error"]
-        locked = [o for o in self.outcomes if o.outcome == "locked"]
+        failed = [o for o in self.outcomes if o.outcome == SyncOutcome.FAILED]
+        config = [o for o in self.outcomes if o.outcome == SyncOutcome.CONFIG_ERROR]
+        locked = [o for o in self.outcomes if o.outcome == SyncOutcome.LOCKED]
         if config:
             raise ConfigError("; ".join(f"{o.integration}: {o.error}" for o in config))
         if failed:
@@ -87,7 +107,7 @@ def run_per_integration(
     engine: Engine,
     sessions: sessionmaker[Session],
     integration_ids: list[int],
-    kind: str,
+    kind: RunKind,
     make_client: ClientFactory,
     body: Body,
     now: Callable[[], datetime],
@@ -130,7 +150,7 @@ def _run_one(
     engine: Engine,
     sessions: sessionmaker[Session],
     integration: Integration,
-    kind: str,
+    kind: RunKind,
     make_client: ClientFactory,
     body: Body,
     clock: Callable[[], datetime],
@@ -142,7 +162,7 @@ def _run_one(
 ) -> IntegrationOutcome:
     name = integration.name
     started = clock()
-    outcome = IntegrationOutcome(integration=name, outcome=runs.SUCCESS)
+    outcome = IntegrationOutcome(integration=name, outcome=SyncOutcome.SUCCESS)
     try:
         with integration_lock(engine, integration.id, name, kind):
             outcome.run_id = run_id = runs.start_run(sessions, kind, integration.id, started)
@@ -169,25 +189,25 @@ def _run_one(
                     _remember_endpoint(sessions, integration.id, client.endpoint)
                     result = body(ctx, run_id)
                 if result.failures:
-                    outcome.outcome = runs.FAILED
+                    outcome.outcome = SyncOutcome.FAILED
                     error = "; ".join(result.failures)
                 elif result.stopped_early:
-                    outcome.outcome = runs.STOPPED
+                    outcome.outcome = SyncOutcome.STOPPED
                     error = result.stopped_early
             except ConfigError as exc:  # bad credentials, wrong endpoint
-                outcome.outcome = "config_error"
+                outcome.outcome = SyncOutcome.CONFIG_ERROR
                 error = str(exc)
                 refused = {"credentials_refused": isinstance(exc, AuthenticationError)}
             except (BudgetExhaustedError, ApiUsageExceededError) as exc:  # a limit before any step ran
-                outcome.outcome = runs.STOPPED
+                outcome.outcome = SyncOutcome.STOPPED
                 error = str(exc)
                 ctx.note(str(exc))
             except DotsyncError as exc:
-                outcome.outcome = runs.FAILED
+                outcome.outcome = SyncOutcome.FAILED
                 error = str(exc)
             except Exception as exc:
                 log.exception("%s for %r failed unexpectedly", kind, name)
-                outcome.outcome = runs.FAILED
+                outcome.outcome = SyncOutcome.FAILED
                 error = f"unexpected {type(exc).__name__}: {exc}"
             outcome.error = error
             outcome.result = result
@@ -200,7 +220,7 @@ def _run_one(
             runs.finish_run(
                 sessions,
                 run_id,
-                outcome=runs.FAILED if outcome.outcome == "config_error" else outcome.outcome,
+                outcome=outcome.outcome.run_outcome,
                 counts=counts,
                 api_calls=outcome.api_calls,
                 error=error,
@@ -225,14 +245,14 @@ def _run_one(
                 except Exception as exc:  # alerts must never fail a sync
                     log.warning("after-run hook for %r failed: %s", name, exc)
     except LockedError as exc:
-        outcome.outcome = "locked"
+        outcome.outcome = SyncOutcome.LOCKED
         outcome.error = str(exc)
         log.info("%s", exc)  # the CLI prints it once, as the run's error line
         run_id = runs.start_run(sessions, kind, integration.id, started)
         runs.finish_run(
             sessions,
             run_id,
-            outcome=runs.SKIPPED,
+            outcome=outcome.outcome.run_outcome,
             counts={},
             api_calls=0,
             error=str(exc),

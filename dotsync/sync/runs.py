@@ -15,20 +15,19 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dotsync.db.models import Run, RunStep
+from dotsync.db.models import Run, RunKind, RunOutcome, RunStep, StepOutcome
 from dotsync.db.types import utcnow
 
-SUCCESS, FAILED, SKIPPED, STOPPED = "success", "failed", "skipped", "stopped_early"
-RUNNING, KILLED = "running", "killed"
 
-
-def start_run(sessions: sessionmaker[Session], kind: str, integration_id: int | None, now: datetime) -> int:
+def start_run(
+    sessions: sessionmaker[Session], kind: RunKind, integration_id: int | None, now: datetime
+) -> int:
     with sessions.begin() as session:
         run = Run(
             kind=kind,
             integration_id=integration_id,
             started_at=now,
-            outcome="running",
+            outcome=RunOutcome.RUNNING,
             host=socket.gethostname(),
             pid=os.getpid(),
         )
@@ -43,7 +42,7 @@ def record_step(
     name: str,
     *,
     started_at: datetime,
-    outcome: str,
+    outcome: StepOutcome,
     counts: dict[str, Any] | None = None,
     api_calls: int = 0,
     error: str | None = None,
@@ -70,7 +69,7 @@ def finish_run(
     sessions: sessionmaker[Session],
     run_id: int,
     *,
-    outcome: str,
+    outcome: RunOutcome,
     counts: dict[str, Any],
     api_calls: int,
     error: str | None = None,
@@ -97,9 +96,11 @@ def prune_history(sessions: sessionmaker[Session], now: datetime, days: int) -> 
 
     cutoff = now - timedelta(days=days)
     with sessions.begin() as session:
-        old_runs = select(Run.id).where(Run.started_at < cutoff, Run.outcome != "running")
+        old_runs = select(Run.id).where(Run.started_at < cutoff, Run.outcome != RunOutcome.RUNNING)
         steps = session.execute(delete(RunStep).where(RunStep.run_id.in_(old_runs)))
-        deleted_runs = session.execute(delete(Run).where(Run.started_at < cutoff, Run.outcome != "running"))
+        deleted_runs = session.execute(
+            delete(Run).where(Run.started_at < cutoff, Run.outcome != RunOutcome.RUNNING)
+        )
         exports = session.execute(
             delete(ContactExport).where(ContactExport.faults_processed, ContactExport.updated_at < cutoff)
         )
@@ -113,7 +114,7 @@ def killed_run_ids(session: Session, engine: Engine, candidates: Iterable[Run]) 
     of the same integration got the lock (it started after this one and was not skipped). The row itself is
     left as it is: "killed" is what the history shows, not a write made by whoever looks.
     """
-    running = [r for r in candidates if r.outcome == RUNNING and r.integration_id is not None]
+    running = [r for r in candidates if r.outcome == RunOutcome.RUNNING and r.integration_id is not None]
     if not running:
         return set()
     from dotsync.sync.lock import is_lock_free
@@ -127,7 +128,7 @@ def killed_run_ids(session: Session, engine: Engine, candidates: Iterable[Run]) 
             .where(
                 Run.integration_id == run.integration_id,
                 Run.id > run.id,
-                Run.outcome != SKIPPED,
+                Run.outcome != RunOutcome.SKIPPED,
             )
             .limit(1)
         )

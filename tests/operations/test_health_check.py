@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from dotsync.db.models import IMPORT_UNKNOWN, AddressBook, ContactExport
+from dotsync.db.models import AddressBook, ContactExport, ImportStatus
 from tests.support.world import World
 
 
@@ -97,7 +97,7 @@ def test_an_upload_unfinished_for_two_hours_then_unknown(world: World) -> None:
     assert "unfinished for over two hours" in problem["problem"]
     with world.app.sessions().begin() as session:
         (upload,) = session.scalars(select(ContactExport).where(ContactExport.status == "NotFinished")).all()
-        upload.status = IMPORT_UNKNOWN
+        upload.status = ImportStatus.UNKNOWN
     (problem,) = _check(world, "--max-age", "1000", expect=1)["problems"]
     assert problem["kind"] == "upload_unknown"
     assert upload.import_id in problem["problem"]

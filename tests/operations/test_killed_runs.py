@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dotsync.db.models import Run
+from dotsync.db.models import Run, RunOutcome
 from dotsync.sync import runs
 from dotsync.sync.lock import integration_lock, is_lock_free
 from tests.support import START
@@ -32,7 +32,7 @@ def test_running_while_locked_killed_once_free(engine: Engine, sessions: session
         assert _killed(sessions, engine) == set()
     assert _killed(sessions, engine) == {run_id}
     # A finished run is never called killed.
-    runs.finish_run(sessions, run_id, outcome=runs.SUCCESS, counts={}, api_calls=0)
+    runs.finish_run(sessions, run_id, outcome=RunOutcome.SUCCESS, counts={}, api_calls=0)
     assert _killed(sessions, engine) == set()
 
 
@@ -42,7 +42,7 @@ def test_a_later_run_that_got_the_lock_means_the_earlier_one_died(
     integration_id = add_integration(sessions)
     dead = runs.start_run(sessions, "import", integration_id, START)  # its process died holding nothing
     skipped = runs.start_run(sessions, "export", integration_id, START)
-    runs.finish_run(sessions, skipped, outcome=runs.SKIPPED, counts={}, api_calls=0)
+    runs.finish_run(sessions, skipped, outcome=RunOutcome.SKIPPED, counts={}, api_calls=0)
     with integration_lock(engine, integration_id, "acme", "export"):
         # A skipped run proves nothing, but a run that started later and is running holds the lock now.
         live = runs.start_run(sessions, "export", integration_id, START)

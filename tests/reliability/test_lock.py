@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
+from dotsync.db.models import RunKind
 from dotsync.errors import SyncFailedError
-from dotsync.sync import runs
-from dotsync.sync.orchestrator import IntegrationOutcome, SyncReport
+from dotsync.sync.orchestrator import IntegrationOutcome, SyncOutcome, SyncReport
 from tests.support.world import World, finish, kill, people
 
 ACCOUNT_INFO = "/v2/account-info"
@@ -103,10 +103,12 @@ def test_no_stale_lock_after_sigkill(connected: World) -> None:
 
 def test_a_lock_message_is_not_lost_behind_another_integrations_failure() -> None:
     report = SyncReport(
-        kind="export",
+        kind=RunKind.EXPORT,
         outcomes=[
-            IntegrationOutcome("a", runs.FAILED, error="book 'X': HTTP 500"),
-            IntegrationOutcome("b", "locked", error="integration 'b' is busy: locked by import on h pid 1"),
+            IntegrationOutcome("a", SyncOutcome.FAILED, error="book 'X': HTTP 500"),
+            IntegrationOutcome(
+                "b", SyncOutcome.LOCKED, error="integration 'b' is busy: locked by import on h pid 1"
+            ),
         ],
     )
     with pytest.raises(SyncFailedError) as failed:

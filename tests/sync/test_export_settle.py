@@ -11,15 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dotsync.db.models import (
-    IMPORT_NOT_FINISHED,
-    IMPORT_UNKNOWN,
-    OP_NEW,
     AddressBook,
     AddressBookContact,
     Contact,
     ContactExport,
+    ImportStatus,
     ListMember,
     MarketingList,
+    Operation,
 )
 from dotsync.dotmailer.client import DotmailerClient
 from dotsync.sync.export.settle import MAX_FAILED_POLLS, MAX_NOT_FINISHED_POLLS, SettleResult, settle_book
@@ -56,7 +55,7 @@ def _connected_book(sessions: sessionmaker[Session], integration_id: int) -> int
                     contact_id=contact.id,
                     list_member_id=member.id,
                     added_by_dotsync=True,
-                    operation=OP_NEW,
+                    operation=Operation.NEW,
                 )
             )
         return book.id
@@ -76,7 +75,7 @@ def _uploaded(sessions: sessionmaker[Session], integration_id: int, book_id: int
                 import_id=import_id,
                 integration_id=integration_id,
                 address_book_id=book_id,
-                status=IMPORT_NOT_FINISHED,
+                status=ImportStatus.NOT_FINISHED,
                 row_count=len(EMAILS),
             )
         )
@@ -141,12 +140,18 @@ def test_30_not_finished_polls_give_up_as_unknown_and_requeue(
     integration_id: int,
     book_id: int,
 ) -> None:
-    route = api.get(f"/contacts/import/{FIRST}").respond(json={"id": FIRST, "status": IMPORT_NOT_FINISHED})
+    route = api.get(f"/contacts/import/{FIRST}").respond(
+        json={"id": FIRST, "status": ImportStatus.NOT_FINISHED}
+    )
     for poll in range(1, MAX_NOT_FINISHED_POLLS):
         assert _settle(sessions, client, integration_id, book_id).pending == 1, poll
         assert route.call_count == poll
         export = _export(sessions, FIRST)
-        assert (export.status, export.attempts, export.faults_processed) == (IMPORT_NOT_FINISHED, poll, False)
+        assert (export.status, export.attempts, export.faults_processed) == (
+            ImportStatus.NOT_FINISHED,
+            poll,
+            False,
+        )
     # Still waiting after 29 polls: nothing re-queued, the book untouched.
     assert _rows(sessions) == {email: (SENT_HASH, FIRST, 0) for email in EMAILS}
     assert _member_seqs(sessions) == {email: MEMBER_SEQ for email in EMAILS}
@@ -157,13 +162,13 @@ def test_30_not_finished_polls_give_up_as_unknown_and_requeue(
     assert route.call_count == MAX_NOT_FINISHED_POLLS
     export = _export(sessions, FIRST)
     assert (export.status, export.attempts, export.faults_processed) == (
-        IMPORT_UNKNOWN,
+        ImportStatus.UNKNOWN,
         MAX_NOT_FINISHED_POLLS,
         True,
     )
     assert export.error == f"still NotFinished after {MAX_NOT_FINISHED_POLLS} polls"
     book = _book(sessions, book_id)
-    assert book.sync_status == IMPORT_UNKNOWN
+    assert book.sync_status == ImportStatus.UNKNOWN
     assert book.sync_error == f"import {FIRST}: still NotFinished after {MAX_NOT_FINISHED_POLLS} polls"
     _assert_requeued(sessions)
     # Given up: never polled again.
@@ -188,19 +193,19 @@ def test_10_failed_polls_give_up_as_unknown_and_requeue(
     for poll in range(1, MAX_FAILED_POLLS):
         assert _settle(sessions, client, integration_id, book_id).pending == 1, poll
         export = _export(sessions, FIRST)
-        assert (export.status, export.failed_polls, export.attempts) == (IMPORT_NOT_FINISHED, poll, 0)
+        assert (export.status, export.failed_polls, export.attempts) == (ImportStatus.NOT_FINISHED, poll, 0)
     assert _rows(sessions) == {email: (SENT_HASH, FIRST, 0) for email in EMAILS}
     assert _book(sessions, book_id).sync_status is None
 
     assert _settle(sessions, client, integration_id, book_id).pending == 0  # the 10th failed poll
     export = _export(sessions, FIRST)
     assert (export.status, export.failed_polls, export.faults_processed) == (
-        IMPORT_UNKNOWN,
+        ImportStatus.UNKNOWN,
         MAX_FAILED_POLLS,
         True,
     )
     book = _book(sessions, book_id)
-    assert book.sync_status == IMPORT_UNKNOWN
+    assert book.sync_status == ImportStatus.UNKNOWN
     assert book.sync_error is not None
     assert book.sync_error.startswith(f"import {FIRST}: ")
     _assert_requeued(sessions)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dotsync.db.models import REMOVED, UNSUBSCRIBED
+from dotsync.db.models import MemberState
 from dotsync.sync.export.faults import classify_fault
 from dotsync.sync.export.guard import FLOOR, check_guard
 from dotsync.sync.export.plan import Plan
@@ -125,15 +125,15 @@ def test_content_hash_changes_with_any_sent_value() -> None:
 @pytest.mark.parametrize(
     ("reason", "status", "state"),
     [
-        ("Invalid Email", "Invalid", REMOVED),
-        ("Globally Suppressed", "Suppressed", UNSUBSCRIBED),
-        ("Unsubscribed", "Unsubscribed", UNSUBSCRIBED),
-        ("Hard bounced", "HardBounced", UNSUBSCRIBED),
-        ("Complained to ISP", "IspComplained", UNSUBSCRIBED),
-        ("Suppressed by Domain", "DomainSuppression", UNSUBSCRIBED),
-        ("Pending optin", "PendingOptIn", UNSUBSCRIBED),
-        ("Something new", "Failed", REMOVED),
-        (None, "Failed", REMOVED),
+        ("Invalid Email", "Invalid", MemberState.REMOVED),
+        ("Globally Suppressed", "Suppressed", MemberState.UNSUBSCRIBED),
+        ("Unsubscribed", "Unsubscribed", MemberState.UNSUBSCRIBED),
+        ("Hard bounced", "HardBounced", MemberState.UNSUBSCRIBED),
+        ("Complained to ISP", "IspComplained", MemberState.UNSUBSCRIBED),
+        ("Suppressed by Domain", "DomainSuppression", MemberState.UNSUBSCRIBED),
+        ("Pending optin", "PendingOptIn", MemberState.UNSUBSCRIBED),
+        ("Something new", "Failed", MemberState.REMOVED),
+        (None, "Failed", MemberState.REMOVED),
     ],
 )
 def test_fault_reasons(reason, status, state) -> None:

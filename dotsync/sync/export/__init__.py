@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 
 from dotsync import logcontext
 from dotsync.db.lookups import connected_books
-from dotsync.db.models import AddressBook, MarketingList
+from dotsync.db.models import AddressBook, MarketingList, StepOutcome
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
 from dotsync.sync import runs
@@ -38,14 +39,38 @@ from dotsync.sync.orchestrator import BodyResult
 
 log = logging.getLogger("dotsync.sync.export")
 
-__all__ = ["BookExport", "ExportOptions", "run_export"]
+__all__ = ["BookExport", "ExportOptions", "ExportStatus", "run_export"]
+
+
+class ExportStatus(StrEnum):
+    """How one book's export ended (``status`` in the run's counts)."""
+
+    OK = "ok"
+    DRY_RUN = "dry_run"
+    WAITING = "waiting"  # an upload is still being processed by Dotmailer: the rest waits for the next run
+    SKIPPED = "skipped"  # an earlier book stopped the run early
+    STOPPED = "stopped_early"  # out of API calls for now
+    FAILED = "failed"
+    HELD = "held"  # the mass-change guard held it
+
+    @property
+    def step_outcome(self) -> StepOutcome:
+        """The book's step in the run history: a dry run or a wait did what it could, so it succeeded."""
+        if self in (ExportStatus.OK, ExportStatus.DRY_RUN, ExportStatus.WAITING):
+            return StepOutcome.SUCCESS
+        return StepOutcome(self.value)
+
+    @property
+    def failed(self) -> bool:
+        """The run fails with it."""
+        return self in (ExportStatus.FAILED, ExportStatus.HELD)
 
 
 @dataclass
 class BookExport:
     book: str
     list_name: str | None
-    status: str = "ok"
+    status: ExportStatus = ExportStatus.OK
     added: int = 0
     updated: int = 0
     removed: int = 0
@@ -100,27 +125,27 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
         calls_before = ctx.calls_made
         try:
             if result.stopped_early:
-                outcome.status = "skipped"
+                outcome.status = ExportStatus.SKIPPED
                 outcome.error = result.stopped_early
             else:
                 with logcontext.bind(book=book.name):
                     _export_book(ctx, book, outcome, options)
         except (BudgetExhaustedError, ApiUsageExceededError) as exc:
-            outcome.status = "stopped_early"
+            outcome.status = ExportStatus.STOPPED
             outcome.error = str(exc)
             result.stopped_early = str(exc)
             ctx.note(str(exc))
         except AuthenticationError:
             raise
         except DotsyncError as exc:
-            outcome.status = "failed"
+            outcome.status = ExportStatus.FAILED
             outcome.error = str(exc)
             _record_book_error(ctx, book.id, str(exc))
         except Exception as exc:  # one book's bug must not stop the others
             log.exception("export of book %r failed unexpectedly", book.name)
-            outcome.status = "failed"
+            outcome.status = ExportStatus.FAILED
             outcome.error = f"unexpected {type(exc).__name__}: {exc}"
-        if outcome.status in ("failed", "held"):
+        if outcome.status.failed:
             result.failures.append(f"book {book.name!r}: {outcome.error}")
         exports[book.name] = outcome.counts()
         runs.record_step(
@@ -129,9 +154,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
             "export",
             scope=book.name,
             started_at=started,
-            outcome={"ok": runs.SUCCESS, "dry_run": runs.SUCCESS, "waiting": runs.SUCCESS}.get(
-                outcome.status, outcome.status
-            ),
+            outcome=outcome.status.step_outcome,
             counts=outcome.counts(),
             api_calls=ctx.calls_made - calls_before,
             error=outcome.error,
@@ -144,7 +167,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
 
 def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, options: ExportOptions) -> None:
     if book.missing_since is not None:
-        outcome.status = "failed"
+        outcome.status = ExportStatus.FAILED
         outcome.error = (
             f"address book {book.name!r} no longer exists in Dotmailer (missing since {book.missing_since:%Y-%m-%d}); "
             "disconnect the list or connect it to another book"
@@ -162,20 +185,20 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         removals = check_pending_removals(ctx, book)
         outcome.removals_confirmed, outcome.removals_resent = removals.confirmed, removals.resent
         if settled.pending:
-            outcome.status = "waiting"
+            outcome.status = ExportStatus.WAITING
             outcome.error = f"{settled.pending} earlier upload(s) still being processed by Dotmailer"
             return
     # Steps 1-3 planned in one transaction; committed unless this is a dry run or the guard holds.
     plan, held = _plan(ctx, book, options)
     if options.dry_run:
-        outcome.status = "dry_run"
+        outcome.status = ExportStatus.DRY_RUN
         outcome.plan = plan.as_dict()
         outcome.added, outcome.updated, outcome.removed = plan.added, plan.updated, len(plan.removals)
         outcome.unsubscribed = plan.state_changes
         return
     if held is not None:
         _hold(ctx, book.id, held)
-        outcome.status = "held"
+        outcome.status = ExportStatus.HELD
         outcome.error = held
         return
     outcome.added, outcome.updated, outcome.unsubscribed = plan.added, plan.updated, plan.state_changes
@@ -191,7 +214,7 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
         uploaded.file_sizes,
     )
     if uploaded.waiting:
-        outcome.status = "waiting"
+        outcome.status = ExportStatus.WAITING
         outcome.error = uploaded.waiting
     with ctx.sessions.begin() as s:
         applied(s.connection(), plan)

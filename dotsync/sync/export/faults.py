@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dotsync.db.models import REMOVED, UNSUBSCRIBED
+from dotsync.db.models import MemberState
 
 
 @dataclass(frozen=True)
 class FaultOutcome:
     book_status: str  # status recorded for the contact in that book
-    member_state: str  # state the list member is put in (never exported again until changed locally)
+    member_state: MemberState  # state the list member is put in (never exported again until changed locally)
     reason: str
 
 
@@ -39,11 +39,13 @@ def classify_fault(reason: str | None) -> FaultOutcome:
     lowered = text.lower()
     label = text or "no reason given"
     if "invalid" in lowered:
-        return FaultOutcome("Invalid", REMOVED, f"Dotmailer rejected the email as invalid ({label})")
+        return FaultOutcome(
+            "Invalid", MemberState.REMOVED, f"Dotmailer rejected the email as invalid ({label})"
+        )
     for keyword, status in _KEYWORDS:
         if keyword in lowered:
-            return FaultOutcome(status, UNSUBSCRIBED, f"Dotmailer refused the contact: {label}")
-    return FaultOutcome("Failed", REMOVED, f"Dotmailer could not import this row: {label}")
+            return FaultOutcome(status, MemberState.UNSUBSCRIBED, f"Dotmailer refused the contact: {label}")
+    return FaultOutcome("Failed", MemberState.REMOVED, f"Dotmailer could not import this row: {label}")
 
 
 def is_duplicate_fault(reason: str | None) -> bool:

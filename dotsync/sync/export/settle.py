@@ -15,19 +15,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
-    IMPORT_FINISHED,
-    IMPORT_NOT_FINISHED,
-    IMPORT_REJECTED,
-    IMPORT_UNKNOWN,
-    OP_ADD,
-    OP_NEW,
-    REMOVED,
-    SUBSCRIBED,
     AddressBook,
     AddressBookContact,
     Contact,
     ContactExport,
+    ImportStatus,
     ListMember,
+    MemberState,
+    Operation,
 )
 from dotsync.dotmailer.errors import (
     ApiUsageExceededError,
@@ -65,8 +60,8 @@ def settle_book(ctx: SyncContext, book_id: int) -> SettleResult:
                 select(ContactExport.id)
                 .where(
                     ContactExport.address_book_id == book_id,
-                    (ContactExport.status == IMPORT_NOT_FINISHED)
-                    | ((ContactExport.status == IMPORT_FINISHED) & ~ContactExport.faults_processed),
+                    (ContactExport.status == ImportStatus.NOT_FINISHED)
+                    | ((ContactExport.status == ImportStatus.FINISHED) & ~ContactExport.faults_processed),
                 )
                 .order_by(ContactExport.id)
             )
@@ -82,7 +77,7 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
     book = session.get(AddressBook, export.address_book_id) if export else None
     if export is None or book is None:
         return
-    if export.status == IMPORT_NOT_FINISHED:
+    if export.status == ImportStatus.NOT_FINISHED:
         try:
             status = ctx.client.get_contact_import(export.import_id).status or ""
         except (AuthenticationError, BudgetExhaustedError, ApiUsageExceededError):
@@ -103,16 +98,16 @@ def _settle_one(ctx: SyncContext, session: Session, export_id: int, result: Sett
                 result.pending += 1
             return
         export.status = status  # stored as returned
-        if status == IMPORT_NOT_FINISHED:
+        if status == ImportStatus.NOT_FINISHED:
             export.attempts += 1
             if export.attempts >= MAX_NOT_FINISHED_POLLS:
                 _give_up(session, book, export, f"still NotFinished after {MAX_NOT_FINISHED_POLLS} polls")
             else:
                 result.pending += 1
             return
-    if export.status == IMPORT_FINISHED:
+    if export.status == ImportStatus.FINISHED:
         _process_faults(ctx, session, book, export, result)
-    elif export.status == IMPORT_REJECTED:
+    elif export.status == ImportStatus.REJECTED:
         _process_rejection(ctx, session, book, export, result)
     else:
         _terminal_error(session, book, export, f"Dotmailer ended the import with status {export.status}")
@@ -164,7 +159,7 @@ def _process_faults(
     if book.sync_error_import_id is not None:  # an earlier import's failure is over; other errors stay
         book.sync_error = None
         book.sync_error_import_id = None
-    book.sync_status = IMPORT_FINISHED
+    book.sync_status = ImportStatus.FINISHED
     result.finished_rows += export.row_count
     log.info("import %s into book %r finished; %d rows refused", export.import_id, book.name, len(faults))
 
@@ -194,18 +189,18 @@ def _process_rejection(
         .join(Contact, Contact.id == AddressBookContact.contact_id)
         .where(
             AddressBookContact.import_id == export.import_id,
-            AddressBookContact.operation.in_((OP_NEW, OP_ADD)),
+            AddressBookContact.operation.in_((Operation.NEW, Operation.ADD)),
         )
     ).all()
     if rows:
         session.execute(delete(AddressBookContact).where(AddressBookContact.id.in_([r.id for r in rows])))
         if book.marketing_list_id is not None:
             for _id, email in rows:
-                _set_member_state(session, book.marketing_list_id, email, REMOVED, reason, ctx)
+                _set_member_state(session, book.marketing_list_id, email, MemberState.REMOVED, reason, ctx)
     result.rejected_rows += len(rows)
     export.faults_processed = True
     export.finished_at = ctx.now
-    book.sync_status = IMPORT_REJECTED
+    book.sync_status = ImportStatus.REJECTED
     book.sync_error = f"import {export.import_id}: {reason}; {len(rows)} new contacts dropped"
     book.sync_error_import_id = export.import_id
     book.last_exported_at = ctx.now
@@ -221,7 +216,7 @@ def _terminal_error(session: Session, book: AddressBook, export: ContactExport, 
 
 
 def _give_up(session: Session, book: AddressBook, export: ContactExport, message: str) -> None:
-    export.status = IMPORT_UNKNOWN
+    export.status = ImportStatus.UNKNOWN
     _terminal_error(session, book, export, message)
 
 
@@ -254,11 +249,15 @@ def _requeue(session: Session, import_id: str, list_id: int | None) -> None:
 
 
 def _set_member_state(
-    session: Session, list_id: int, email: str, state: str, reason: str, ctx: SyncContext
+    session: Session, list_id: int, email: str, state: MemberState, reason: str, ctx: SyncContext
 ) -> None:
     session.execute(
         update(ListMember)
-        .where(ListMember.list_id == list_id, ListMember.email == email, ListMember.state == SUBSCRIBED)
+        .where(
+            ListMember.list_id == list_id,
+            ListMember.email == email,
+            ListMember.state == MemberState.SUBSCRIBED,
+        )
         .values(
             state=state,
             state_reason=reason,

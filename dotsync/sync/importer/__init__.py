@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from dotsync.db.models import StepOutcome
 from dotsync.dotmailer.errors import ApiUsageExceededError, AuthenticationError, BudgetExhaustedError
 from dotsync.errors import DotsyncError
 from dotsync.sync import runs
@@ -41,7 +42,7 @@ def connector_function(name: str) -> StepFunction:
 @dataclass
 class StepResult:
     name: str
-    outcome: str
+    outcome: StepOutcome
     counts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     error: str | None = None
@@ -54,7 +55,7 @@ class ImportResult:
 
     @property
     def failed(self) -> list[StepResult]:
-        return [s for s in self.steps if s.outcome == runs.FAILED]
+        return [s for s in self.steps if s.outcome == StepOutcome.FAILED]
 
     def counts(self) -> dict[str, Any]:
         return {s.name: {"outcome": s.outcome, **s.counts} for s in self.steps}
@@ -69,27 +70,27 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
         started = ctx.clock()
         calls_before = ctx.calls_made
         skipped_before = len(ctx.client.skipped_rows)
-        step = StepResult(name=name, outcome=runs.SUCCESS)
+        step = StepResult(name=name, outcome=StepOutcome.SUCCESS)
         try:
             if result.stopped_early is not None:
-                step.outcome = runs.SKIPPED
+                step.outcome = StepOutcome.SKIPPED
                 step.error = result.stopped_early
             else:
                 with ctx.sessions.begin() as session:
                     step.counts = connector_function(name)(ctx, session)
         except (BudgetExhaustedError, ApiUsageExceededError) as exc:
-            step.outcome = runs.SKIPPED
+            step.outcome = StepOutcome.SKIPPED
             step.error = str(exc)
             result.stopped_early = str(exc)
             ctx.note(str(exc))
         except AuthenticationError:
             raise
         except DotsyncError as exc:
-            step.outcome = runs.FAILED
+            step.outcome = StepOutcome.FAILED
             step.error = str(exc)
             log.error("connector %s failed: %s", name, exc)
         except Exception as exc:  # a bug in one connector must not stop the others
-            step.outcome = runs.FAILED
+            step.outcome = StepOutcome.FAILED
             step.error = f"unexpected {type(exc).__name__}: {exc}"
             log.exception("connector %s failed unexpectedly", name)
         step.api_calls = ctx.calls_made - calls_before
@@ -105,7 +106,7 @@ def run_import(ctx: SyncContext, run_id: int, only: list[str] | None = None) -> 
             error=step.error,
             finished_at=ctx.clock(),
         )
-        if step.outcome == runs.SUCCESS:
+        if step.outcome == StepOutcome.SUCCESS:
             log.info("connector %s: %s (%d API calls)", name, _fmt(step.counts), step.api_calls)
         result.steps.append(step)
     return result
@@ -120,7 +121,7 @@ def _report_skipped_rows(ctx: SyncContext, step: StepResult, skipped: list[Any])
     (feed, row, value) in the run history; the rest of their pages was kept."""
     if not skipped:
         return
-    if step.outcome == runs.SUCCESS:
+    if step.outcome == StepOutcome.SUCCESS:
         kept = sum(1 for row in skipped if row.kept)
         extra = {"skipped_rows": len(skipped) - kept, "values_ignored": kept}
         step.counts = {**step.counts, **{k: v for k, v in extra.items() if v}}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from sqlalchemy import Connection, Table, bindparam, select, update
 
 from dotsync.db.bulk import upsert
-from dotsync.db.models import SUBSCRIBED, UNSUBSCRIBED, AddressBookContact, Contact, ListMember
+from dotsync.db.models import AddressBookContact, Contact, ListMember, MemberState
 from dotsync.lists.changes import pending_change
 from dotsync.sync.watermarks import OVERLAP
 
@@ -281,10 +281,10 @@ def unsubscribe_members(
         .where(
             MEMBERS.c.list_id == list_id,
             MEMBERS.c.email == bindparam("k_email"),
-            MEMBERS.c.state == SUBSCRIBED,
+            MEMBERS.c.state == MemberState.SUBSCRIBED,
         )
         .values(
-            state=UNSUBSCRIBED,
+            state=MemberState.UNSUBSCRIBED.value,  # bound per row (executemany)
             state_reason=bindparam("v_reason"),
             state_changed_at=bindparam("v_when"),
             change_seq=pending_change(conn, list_id),  # the next export plan looks at it
@@ -297,7 +297,7 @@ def unsubscribe_members(
             select(MEMBERS.c.email).where(
                 MEMBERS.c.list_id == list_id,
                 MEMBERS.c.email.in_(list(changes)),
-                MEMBERS.c.state == SUBSCRIBED,
+                MEMBERS.c.state == MemberState.SUBSCRIBED,
             )
         ).scalars()
     )

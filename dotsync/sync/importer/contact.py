@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, refresh_statistics, upsert
 from dotsync.db.lookups import connected_books
-from dotsync.db.models import IMPORT_FINISHED, IMPORT_NOT_FINISHED, AddressBook, ContactExport, Watermark
+from dotsync.db.models import AddressBook, ContactExport, ImportStatus, Watermark
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
 from dotsync.lists.email import email_key
@@ -254,8 +254,8 @@ MAX_DEFERRAL = timedelta(hours=1)
 # ``Date`` carries whole seconds: one more second makes "after" strict whatever the rounding.
 DATE_RESOLUTION = timedelta(seconds=1)
 
-_UNSETTLED = (ContactExport.status == IMPORT_NOT_FINISHED) | (
-    (ContactExport.status == IMPORT_FINISHED) & ~ContactExport.faults_processed
+_UNSETTLED = (ContactExport.status == ImportStatus.NOT_FINISHED) | (
+    (ContactExport.status == ImportStatus.FINISHED) & ~ContactExport.faults_processed
 )
 
 

@@ -30,14 +30,13 @@ from sqlalchemy import Connection, Table, and_, bindparam, insert, select, updat
 from sqlalchemy.orm import Session
 
 from dotsync.db.models import (
-    IMPORT_FINISHED,
-    IMPORT_NOT_FINISHED,
     REACHABLE_CONTACT_STATUSES,
-    SUBSCRIBED,
     AddressBook,
     ContactExport,
     FieldMapping,
+    ImportStatus,
     MarketingList,
+    MemberState,
 )
 from dotsync.lists.email import is_valid_email
 from dotsync.lists.hashing import fields_hash
@@ -240,8 +239,8 @@ class Incoming:
             conn.execute(
                 select(exports.c.import_id).where(
                     exports.c.address_book_id == self.book_id,
-                    (exports.c.status == IMPORT_NOT_FINISHED)
-                    | ((exports.c.status == IMPORT_FINISHED) & ~exports.c.faults_processed),
+                    (exports.c.status == ImportStatus.NOT_FINISHED)
+                    | ((exports.c.status == ImportStatus.FINISHED) & ~exports.c.faults_processed),
                 )
             ).scalars()
         )
@@ -284,7 +283,7 @@ class Incoming:
                     "email": record.email,
                     "fields": fields,
                     "fields_hash": fields_hash(fields),
-                    "state": SUBSCRIBED,
+                    "state": MemberState.SUBSCRIBED.value,  # bound per row
                     "state_reason": "joined the address book in Dotmailer",
                     "state_changed_at": now,
                     "is_current": True,
