@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -663,7 +663,7 @@ class DotmailerClient:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        files: Mapping[str, tuple[str, bytes | IO[bytes], str]] | None = None,
         headers: Mapping[str, str] | None = None,
         outcome_error: type[OutcomeUnknownError] | None = None,
         base: str | None = None,

@@ -42,11 +42,6 @@ class SyncContext:
     def calls_made(self) -> int:
         return int(self.client.calls_made)
 
-    def check_budget(self) -> None:
-        """The client's budget check (:meth:`DotmailerClient.check_budget`), asked ahead of a call. Redundant:
-        the client runs it before every call itself; left for the one step that still asks (export upload)."""
-        self.client.check_budget()
-
     def server_now(self) -> datetime:
         """Dotmailer's clock (from the last answer's ``Date`` header), or the run's ``now`` before any answer
         carried one. Watermarks compared with Dotmailer's dates use this, so our clock's skew cannot matter."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from dotsync.db.bulk import batched
 from dotsync.db.models import (
     AddressBook,
     AddressBookContact,
@@ -32,8 +34,9 @@ from dotsync.dotmailer.errors import (
     ReportGoneError,
 )
 from dotsync.lists.changes import pending_change
+from dotsync.lists.email import email_key
 from dotsync.sync.context import SyncContext
-from dotsync.sync.export.faults import classify_fault, is_duplicate_fault
+from dotsync.sync.export.faults import FaultOutcome, classify_fault, is_duplicate_fault
 
 log = logging.getLogger("dotsync.sync.export")
 
@@ -125,33 +128,15 @@ def _process_faults(
         return
     # A "Duplicate" row means another row of the same email was imported: not a failure of that member,
     # unless the email also has a real fault in the report.
-    refused = {(f.email or "").strip().lower() for f in faults if not is_duplicate_fault(f.reason)}
+    refused = {email_key(f.email) for f in faults if not is_duplicate_fault(f.reason)}
+    by_outcome: dict[FaultOutcome, list[str]] = {}
     for fault in faults:
-        email = (fault.email or "").strip().lower()
-        if not email or (is_duplicate_fault(fault.reason) and email not in refused):
-            continue
-        outcome = classify_fault(fault.reason)
-        row = session.execute(
-            select(AddressBookContact)
-            .join(Contact, Contact.id == AddressBookContact.contact_id)
-            .where(
-                AddressBookContact.address_book_id == book.id,
-                Contact.integration_id == ctx.integration_id,
-                Contact.email == email,
-            )
-        ).scalar_one_or_none()
-        if row is not None:
-            row.status = outcome.book_status
-            row.unsubscribe_reason = outcome.reason
-            row.unsubscribed_at = ctx.now
-            row.scheduled = False
-            row.scheduled_row = None
-            row.change_seq = pending_change(session.connection(), book.marketing_list_id)
-        if book.marketing_list_id is not None:
-            _set_member_state(
-                session, book.marketing_list_id, email, outcome.member_state, outcome.reason, ctx
-            )
-        result.faults += 1
+        email = email_key(fault.email)
+        if email and (email in refused or not is_duplicate_fault(fault.reason)):
+            by_outcome.setdefault(classify_fault(fault.reason), []).append(email)
+            result.faults += 1
+    if by_outcome:
+        _apply_faults(ctx, session, book, by_outcome)
     export.faults_processed = True
     export.finished_at = ctx.now
     export.error = None
@@ -195,8 +180,10 @@ def _process_rejection(
     if rows:
         session.execute(delete(AddressBookContact).where(AddressBookContact.id.in_([r.id for r in rows])))
         if book.marketing_list_id is not None:
-            for _id, email in rows:
-                _set_member_state(session, book.marketing_list_id, email, MemberState.REMOVED, reason, ctx)
+            emails = [email for _id, email in rows]
+            _set_members_state(
+                ctx, session.connection(), book.marketing_list_id, emails, MemberState.REMOVED, reason
+            )
     result.rejected_rows += len(rows)
     export.faults_processed = True
     export.finished_at = ctx.now
@@ -248,20 +235,52 @@ def _requeue(session: Session, import_id: str, list_id: int | None) -> None:
     )
 
 
-def _set_member_state(
-    session: Session, list_id: int, email: str, state: MemberState, reason: str, ctx: SyncContext
+def _apply_faults(
+    ctx: SyncContext, session: Session, book: AddressBook, by_outcome: dict[FaultOutcome, list[str]]
 ) -> None:
-    session.execute(
-        update(ListMember)
-        .where(
-            ListMember.list_id == list_id,
-            ListMember.email == email,
-            ListMember.state == MemberState.SUBSCRIBED,
+    """The refused rows, one statement per outcome and batch of emails: the book row takes Dotmailer's status
+    and reason and is no longer scheduled; the member (if still subscribed) takes the outcome's state. Both are
+    stamped for the next plan."""
+    conn = session.connection()
+    stamp = pending_change(conn, book.marketing_list_id)
+    book_rows = cast(Table, AddressBookContact.__table__)
+    for outcome, emails in by_outcome.items():
+        for batch in batched(emails, 500):
+            contact_ids = select(Contact.id).where(
+                Contact.integration_id == ctx.integration_id, Contact.email.in_(batch)
+            )
+            conn.execute(
+                update(book_rows)
+                .where(book_rows.c.address_book_id == book.id, book_rows.c.contact_id.in_(contact_ids))
+                .values(
+                    status=outcome.book_status,
+                    unsubscribe_reason=outcome.reason,
+                    unsubscribed_at=ctx.now,
+                    scheduled=False,
+                    scheduled_row=None,
+                    change_seq=stamp,
+                )
+            )
+        if book.marketing_list_id is not None:
+            _set_members_state(
+                ctx, conn, book.marketing_list_id, emails, outcome.member_state, outcome.reason
+            )
+
+
+def _set_members_state(
+    ctx: SyncContext, conn: Connection, list_id: int, emails: list[str], state: MemberState, reason: str
+) -> None:
+    """The list's members with these emails that are still subscribed take ``state`` (stamped for the next
+    plan): one statement per batch of emails."""
+    members = cast(Table, ListMember.__table__)
+    stamp = pending_change(conn, list_id)
+    for batch in batched(emails, 500):
+        conn.execute(
+            update(members)
+            .where(
+                members.c.list_id == list_id,
+                members.c.email.in_(batch),
+                members.c.state == MemberState.SUBSCRIBED,
+            )
+            .values(state=state, state_reason=reason, state_changed_at=ctx.now, change_seq=stamp)
         )
-        .values(
-            state=state,
-            state_reason=reason,
-            state_changed_at=ctx.now,
-            change_seq=pending_change(session.connection(), list_id),
-        )
-    )

@@ -260,7 +260,6 @@ def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence
 
 def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResult) -> bool:
     data, ids, new = chunk.data, chunk.ids, chunk.new
-    ctx.check_budget()
     try:
         started = ctx.client.start_contact_import(
             book.origin_id, data, filename=f"dotsync-book-{book.origin_id}.csv"
