@@ -28,6 +28,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     Text,
     and_,
@@ -80,7 +81,8 @@ GUARD_FLOOR = 10
 @dataclass(frozen=True)
 class Plan:
     """What one book's export will do, decided before anything is sent. Samples are a few emails of each kind,
-    for the dry run. ``managed`` is None when no change is above the guard's floor and it was not counted."""
+    for the dry run. ``managed`` is None when no change is above the guard's floor and it was not counted; outside
+    a dry run it may be counted only as far as the guard needs (:func:`guard_count_limit`)."""
 
     book_id: int = 0
     list_name: str = ""
@@ -162,6 +164,7 @@ def plan_book(
             steps.run(chunk)
         steps.run_book_rows(since)
     moved = len(tally.removals) > GUARD_FLOOR or tally.updated > GUARD_FLOOR
+    count_up_to = None if dry_run else guard_count_limit(book, len(tally.removals), tally.updated)
     return Plan(
         book_id=book.id,
         list_name=marketing_list.name,
@@ -177,7 +180,7 @@ def plan_book(
         bad_values=tally.bad_values,
         state_changes=tally.state_changes,
         removals=tuple(sorted(tally.removals.items(), key=lambda r: r[1])),
-        managed=_managed(conn, book.id) if moved or dry_run else None,
+        managed=_managed(conn, book.id, count_up_to) if moved or dry_run else None,
         samples=MappingProxyType({kind: tuple(emails) for kind, emails in tally.samples.items()}),
         reasons=MappingProxyType(_skipped_reasons(conn, marketing_list.id) if dry_run else {}),
     )
@@ -215,23 +218,42 @@ def _changed_members(conn: Connection, book: AddressBook, since: int) -> Iterato
     return iter(sorted(ids))
 
 
-def _managed(conn: Connection, book_id: int) -> int:
-    """Contacts dotsync manages in the book: added by it and still active there (or sent, not yet read back)."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(AddressBookContact)
-            .where(
-                AddressBookContact.address_book_id == book_id,
-                AddressBookContact.added_by_dotsync,
-                or_(
-                    AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
-                    and_(AddressBookContact.status.is_(None), AddressBookContact.sent_hash.is_not(None)),
-                ),
-            )
-        ).scalar_one()
-        or 0
+def guard_count_limit(book: AddressBook, removals: int, updated: int) -> int | None:
+    """How far the mass-change guard (guard.py) needs the count of managed contacts: it holds an export only
+    while that count is below removals / remove-percent or updates / update-percent, so a count that reaches
+    the larger of the two, plus one, decides as well as the whole count would, and a 1% change of a big book
+    reads 2-5% of its rows instead of all of them. None (count all) where the guard holds whatever the count
+    says, so that its message gives the whole count: above the removal maximum, or at a 0% threshold."""
+    bound = 0.0
+    if removals > GUARD_FLOOR:
+        if removals > book.guard_remove_max or book.guard_remove_percent <= 0:
+            return None
+        bound = removals / (book.guard_remove_percent / 100.0)
+    if updated > GUARD_FLOOR:
+        if book.guard_update_percent <= 0:
+            return None
+        bound = max(bound, updated / (book.guard_update_percent / 100.0))
+    return int(bound) + 1
+
+
+def _managed(conn: Connection, book_id: int, up_to: int | None = None) -> int:
+    """Contacts dotsync manages in the book: added by it and still active there (or sent, not yet read back);
+    counted up to ``up_to`` rows at most when given (see :func:`guard_count_limit`)."""
+    rows: Select[Any] = (
+        select(literal_column("1"))
+        .select_from(AddressBookContact)
+        .where(
+            AddressBookContact.address_book_id == book_id,
+            AddressBookContact.added_by_dotsync,
+            or_(
+                AddressBookContact.status.in_(ACTIVE_CONTACT_STATUSES),
+                and_(AddressBookContact.status.is_(None), AddressBookContact.sent_hash.is_not(None)),
+            ),
+        )
     )
+    if up_to is not None:
+        rows = rows.limit(up_to)
+    return int(conn.execute(select(func.count()).select_from(rows.subquery())).scalar_one() or 0)
 
 
 def _skipped_reasons(conn: Connection, list_id: int) -> dict[str, int]:
