@@ -289,7 +289,7 @@ class _Steps:
             tally,
         )
         self.list_id = cast(int, book.marketing_list_id)
-        self.scheduler = Scheduler(conn, ctx.integration_id, book.id, self.list_id, ctx.now)
+        self.scheduler = Scheduler(conn, ctx.integration_id, self.list_id, ctx.now)
         self.analyze_at = ANALYZE_AFTER_ROWS // 2
         self.written = 0
 
@@ -574,9 +574,7 @@ class Scheduler:
     lock, so what the page read is what the writes find.
     """
 
-    def __init__(
-        self, conn: Connection, integration_id: int, book_id: int, list_id: int, now: datetime
-    ) -> None:
+    def __init__(self, conn: Connection, integration_id: int, list_id: int, now: datetime) -> None:
         self.conn, self.integration_id, self.list_id, self.now = conn, integration_id, list_id, now
         book_rows = cast(Table, AddressBookContact.__table__)
         b = book_rows.c
