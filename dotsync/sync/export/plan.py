@@ -67,6 +67,7 @@ from dotsync.errors import DotsyncError
 from dotsync.lists.changes import next_change
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox
+from dotsync.sync.memory import fewer_collections
 from dotsync.sync.payload import FieldMap, RowFormatter, load_mappings
 
 PAGE = 5000
@@ -156,13 +157,14 @@ def plan_book(
     tally = _Tally()
     outbox = Outbox()
     steps = _Steps(ctx, conn, book, formatter, high, tally, outbox)
-    if full:
-        steps.run(None)
-    else:
-        since = int(book.planned_seq or 0)
-        for chunk in batched(_changed_members(conn, book, since), PAGE):
-            steps.run(chunk)
-        steps.run_book_rows(since)
+    with fewer_collections():
+        if full:
+            steps.run(None)
+        else:
+            since = int(book.planned_seq or 0)
+            for chunk in batched(_changed_members(conn, book, since), PAGE):
+                steps.run(chunk)
+            steps.run_book_rows(since)
     moved = len(tally.removals) > GUARD_FLOOR or tally.updated > GUARD_FLOOR
     count_up_to = None if dry_run else guard_count_limit(book, len(tally.removals), tally.updated)
     return Plan(

@@ -11,7 +11,6 @@ re-upload SPEC §6.4 allows). "Too many active imports" leaves the rows schedule
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import itertools
 import logging
@@ -33,6 +32,7 @@ from dotsync.db.models import (
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox, insert_rows
+from dotsync.sync.memory import fewer_collections, keep_big_buffers_mapped
 from dotsync.sync.payload import RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
@@ -179,26 +179,16 @@ def _scheduled_pages(ctx: SyncContext, book: AddressBook) -> Iterator[Sequence[A
         yield rows
 
 
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
-
-
-@functools.cache
-def _keep_big_buffers_mapped() -> None:
-    """Have glibc give a sent file's memory back. glibc raises its mmap threshold to the size of the largest
-    block freed (up to 32 MB): after the first 10 MB file, the next files' buffers come from the heap, which
-    does not shrink, and a 1,000,000-member export peaked 14 MB higher than with a fixed 1 MB threshold, which
-    keeps each big buffer in a mapping of its own, unmapped when freed. Only glibc has ``mallopt``; elsewhere
-    (and if it refuses) nothing changes."""
-    import ctypes  # here: only a run that uploads pays for the import
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-
-
 def upload_scheduled(
+    ctx: SyncContext, book: AddressBook, formatter: RowFormatter, outbox: Outbox | None = None
+) -> UploadResult:
+    """Upload the book's scheduled rows, then the rows new to the book from the plan's ``outbox`` (see
+    :func:`_upload`), with the collector quiet (:func:`~dotsync.sync.memory.fewer_collections`)."""
+    with fewer_collections():
+        return _upload(ctx, book, formatter, outbox)
+
+
+def _upload(
     ctx: SyncContext, book: AddressBook, formatter: RowFormatter, outbox: Outbox | None = None
 ) -> UploadResult:
     """Upload the book's scheduled rows, then the rows new to the book from the plan's ``outbox``.
@@ -207,7 +197,7 @@ def upload_scheduled(
     not sent yet are stored as scheduled, so the next run sends them.
     """
     result = UploadResult()
-    _keep_big_buffers_mapped()
+    keep_big_buffers_mapped()
     chunker = CsvChunker(formatter.headers, MAX_FILE_BYTES)
     for rows in _scheduled_pages(ctx, book):
         missing = [row_id for row_id, text in rows if text is None]
