@@ -5,11 +5,14 @@ bytes per member, 100 MB at a million. A new list needs no such set: the ``(list
 already knows every email written, so rows go in with ``ON CONFLICT DO NOTHING`` (the first occurrence wins, as
 in ``load_csv``) and the driver's row count says whether a batch met an email of an earlier one. Only then is
 the batch's owner found, by asking which of its emails were there before it (ids at most the largest id before
-the batch). Duplicates inside one batch are caught by a set of that batch only. Memory holds one batch.
+the batch). Duplicates inside one batch are caught by a set of that batch only. Memory holds one batch. On
+MySQL/MariaDB, whose row count also counts a conflict's no-op update, the batch's new rows are counted instead
+(ids above the largest before the batch, in this list: an index range of one batch).
 
 Same results as ``load_csv`` into an empty list: counts, rejects (a duplicate of an earlier batch is logged
 when its batch is written, so a rejects file may list it after later invalid rows), the change stamp, the
-refusal of a file without one valid email. SQLite and PostgreSQL; other databases use ``load_csv``.
+refusal of a file without one valid email. SQLite, PostgreSQL and MySQL/MariaDB; other databases use
+``load_csv``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from dotsync.lists.rejects import DUPLICATE, RejectLog
 from dotsync.progress import Progress, no_progress
 
 _members = cast(Table, ListMember.__table__)
-DIALECTS = ("sqlite", "postgresql")
+DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")
 DUPLICATE_REASON = "(it appears earlier in the file)"
 
 
@@ -49,6 +52,7 @@ class _NewListWriter:
         self.result = result
         seq = next_change(conn, list_id)
         self._insert = PreparedMany(conn, member_upsert(conn, now, seq, keep_existing=True))
+        self.counts_by_id = conn.dialect.name not in ("sqlite", "postgresql")
 
     def _max_id(self) -> int:
         return int(self.conn.execute(select(func.max(_members.c.id))).scalar() or 0)
@@ -64,6 +68,14 @@ class _NewListWriter:
                 for _line, _values, (email, text, digest) in batch
             ]
         )
+        if self.counts_by_id:
+            # MySQL reports a conflict's no-op update as a row too (found rows): count what the batch added.
+            inserted = int(
+                self.conn.execute(
+                    select(func.count()).where(_members.c.list_id == self.list_id, _members.c.id > before)
+                ).scalar()
+                or 0
+            )
         self.result.new += inserted
         if inserted == len(batch):
             return
