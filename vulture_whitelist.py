@@ -48,6 +48,11 @@ contact_origin_id  # Activity.contact_origin_id: Dotmailer's contact id of the a
 first_seen_at  # AlertState.first_seen_at
 _.last_error  # AlertState.last_error: why the last alert post failed (services/alerts.py writes it)
 
+# --- typed views' fields that only their JSON shows (services/; --json prints every field, console._default) -----
+in_query_result  # explain: Membership.in_query_result
+first_opened_at  # explain: CampaignStats.first_opened_at
+stuck_imports  # status: BookStatus.stuck_imports
+
 # --- Dotmailer payload fields (dotmailer/models.py): the vendor's payload, dumped or stored by name -------------
 # ApiCampaignSummary: stored column by column by sync/importer/campaign_summary.py (getattr over FIELDS).
 num_unique_opens

@@ -8,6 +8,7 @@ for it, and cron runs log plain lines): ``stdout`` and ``stderr`` are made on fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -117,11 +118,23 @@ def setup_logging(verbosity: int, log_format: str = "text") -> None:
 
 
 def _default(value: Any) -> Any:
+    """JSON for what ``json`` does not know: dates; a typed view as its ``as_dict()`` when it has one (its JSON
+    differs from its fields), else as its fields in order (nested views are turned the same way)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, set | frozenset | tuple):
         return list(value)
+    as_dict = getattr(value, "as_dict", None)
+    if callable(as_dict):
+        return as_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_text(data: Any) -> str:
+    """``data`` (views, lists of them, plain values) as one line of JSON, non-ASCII kept as it is."""
+    return json.dumps(data, default=_default, ensure_ascii=False)
 
 
 def print_json(data: Any) -> None:
@@ -167,6 +180,11 @@ def print_mapping(title: str | None, items: Sequence[tuple[str, Any]]) -> None:
     for key, value in items:
         table.add_row(key, format_value(value))
     _results_console().print(table)
+
+
+def fields_of(view: Any) -> list[tuple[str, Any]]:
+    """A typed view's fields as (name, value) pairs, in order: the rows of :func:`print_mapping`."""
+    return [(f.name, getattr(view, f.name)) for f in dataclasses.fields(view)]
 
 
 def info(message: str) -> None:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dotsync.cli.command import Call, body
 from dotsync.cli.context import AppContext
-from dotsync.cli.options import json_option
-from dotsync.console import print_json, stdout
+from dotsync.console import stdout
 from dotsync.errors import ConfigError
 from dotsync.services import alerts as svc
 
@@ -47,20 +47,16 @@ def alerts() -> None:
 
 
 @alerts.command("test")
-@json_option
-@click.pass_obj
-def test(app: AppContext, as_json: bool) -> None:
+@body(json=True)
+def test(call: Call) -> None:
     """Send a test message to the alert webhook.
 
     Exit 1 if it was not delivered, 3 if no webhook is configured or its URL is malformed.
     """
-    webhook = configured_webhook(app)
+    webhook = configured_webhook(call.app)
     if webhook is None:
         raise ConfigError(
             "no alert webhook is configured: set DOTSYNC_ALERT_WEBHOOK (https, or http on loopback)"
         )
-    result = svc.send_test(webhook, app.clock())
-    if as_json:
-        print_json(result)
-    else:
-        stdout.print(f"Test alert delivered to {webhook.host}.", highlight=False)
+    result = call.run(svc.send_test, webhook, call.app.clock())
+    call.show(result, lambda sent: stdout.print(f"Test alert delivered to {sent.host}.", highlight=False))

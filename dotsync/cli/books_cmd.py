@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option
-from dotsync.console import info, print_json, print_table
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.cli.options import integration_option
+from dotsync.console import info, print_table
 from dotsync.services import books as svc
 
 
@@ -23,22 +22,18 @@ def books() -> None:
     is_flag=True,
     help='Only books that can be connected: not connected, not missing, not "All Contacts" or "Test".',
 )
-@json_option
-@click.pass_obj
-def list_(app: AppContext, integration_name: str | None, available: bool, as_json: bool) -> None:
+@body(json=True)
+def list_(call: Call, integration_name: str | None, available: bool) -> None:
     """List address books (of every integration, or --integration)."""
-    with session_scope(app.sessions()) as session:
-        views = svc.list_books(session, integration_name, available=available)
-    if as_json:
-        print_json(views)
-        return
+    views = call.transaction(svc.list_books, integration_name, available=available)
+    call.show(views, lambda views: _print_books(views, available))
+
+
+def _print_books(views: list[svc.BookView], available: bool) -> None:
     print_table(
         "Available address books" if available else "Address books",
         ["integration", "id", "name", "visibility", "contacts", "state", "list"],
-        [
-            [v["integration"], v["id"], v["name"], v["visibility"], v["contacts"], v["state"], v["list"]]
-            for v in views
-        ],
+        [[v.integration, v.id, v.name, v.visibility, v.contacts, v.state, v.list] for v in views],
         empty=(
             "No address book available to connect: import books with `dotsync integration sync`, "
             "or create one with `dotsync books create NAME`."
@@ -59,13 +54,8 @@ def list_(app: AppContext, integration_name: str | None, available: bool, as_jso
     show_default=True,
     help="Who can see the book in Dotmailer's forms.",
 )
-@json_option
-@click.pass_obj
-def create(app: AppContext, name: str, integration_name: str | None, visibility: str, as_json: bool) -> None:
+@body(json=True)
+def create(call: Call, name: str, integration_name: str | None, visibility: str) -> None:
     """Create an address book NAME in Dotmailer and store it (a name already in use exits 2)."""
-    with session_scope(app.sessions()) as session:
-        view = svc.create_book(session, app.client_for, integration_name, name, visibility)
-    if as_json:
-        print_json(view)
-    else:
-        info(f"Address book {view['name']!r} created in Dotmailer (id {view['id']}).")
+    view = call.transaction(svc.create_book, call.app.client_for, integration_name, name, visibility)
+    call.show(view, lambda view: info(f"Address book {view.name!r} created in Dotmailer (id {view.id})."))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option
-from dotsync.console import print_json, print_mapping, print_table
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.cli.options import integration_option
+from dotsync.console import print_mapping, print_table
 from dotsync.services import campaigns as svc
 
 _HEADLINE = (
@@ -36,30 +35,29 @@ def campaigns() -> None:
 
 @campaigns.command("list")
 @integration_option
-@json_option
-@click.pass_obj
-def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
+@body(json=True)
+def list_(call: Call, integration_name: str | None) -> None:
     """List campaigns (of every integration, or --integration) with sent, opens and clicks."""
-    with session_scope(app.sessions()) as session:
-        views = svc.list_campaigns(session, integration_name)
-    if as_json:
-        print_json(views)
-        return
+    views = call.transaction(svc.list_campaigns, integration_name)
+    call.show(views, _print_campaigns)
+
+
+def _print_campaigns(views: list[svc.CampaignListItem]) -> None:
     print_table(
         "Campaigns",
         ["integration", "id", "name", "status", "books", "sent on", "sent", "opened", "clicks", "deleted"],
         [
             [
-                v["integration"],
-                v["id"],
-                v["name"],
-                v["status"],
-                ", ".join(v["books"]),
-                v["date_sent"],
-                v["sent"],
-                v["unique_opens"],
-                v["clicks"],
-                v["is_deleted"],
+                v.integration,
+                v.id,
+                v.name,
+                v.status,
+                ", ".join(v.books),
+                v.date_sent,
+                v.sent,
+                v.unique_opens,
+                v.clicks,
+                v.is_deleted,
             ]
             for v in views
         ],
@@ -78,39 +76,29 @@ def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
     type=click.IntRange(0),
     help="Members shown in the table (0: all).",
 )
-@json_option
-@click.pass_obj
-def show(app: AppContext, campaign: str, integration_name: str | None, top: int, as_json: bool) -> None:
+@body(json=True)
+def show(call: Call, campaign: str, integration_name: str | None, top: int) -> None:
     """Show CAMPAIGN (its Dotmailer id or name): details, summary and per-member statistics.
 
     The table shows the most active members first (--top); --json gives every member.
     """
-    with session_scope(app.sessions()) as session:
-        view = svc.show_campaign(session, campaign, integration_name)
-    if as_json:
-        print_json(view)
-        return
-    _render(view, top)
+    view = call.transaction(svc.show_campaign, campaign, integration_name)
+    call.show(view, lambda view: _print_campaign(view, top))
 
 
-def _render(view: dict[str, Any], top: int) -> None:
+def _print_campaign(view: svc.CampaignDetail, top: int) -> None:
     details = [
-        (k, ", ".join(v) if k == "books" else v)
-        for k, v in view.items()
-        if k not in ("summary", "statistics")
+        (f.name, ", ".join(view.books) if f.name == "books" else getattr(view, f.name))
+        for f in dataclasses.fields(svc.CampaignView)
     ]
-    print_mapping(f"Campaign {view['name']}", details)
-    summary = view["summary"]
-    if summary is None:
+    print_mapping(f"Campaign {view.name}", details)
+    if view.summary is None:
         print_mapping("Summary", [("summary", "not imported yet")])
     else:
-        print_mapping("Summary", [(name, summary[name]) for name in _HEADLINE])
+        print_mapping("Summary", [(name, view.summary[name]) for name in _HEADLINE])
     stats = sorted(
-        view["statistics"],
-        key=lambda s: (
-            -(s["open_count"] + s["click_count"] + s["bounce_count"] + s["unsubscribe_count"]),
-            s["email"],
-        ),
+        view.statistics,
+        key=lambda s: (-(s.open_count + s.click_count + s.bounce_count + s.unsubscribe_count), s.email),
     )
     shown = stats if top == 0 else stats[:top]
     title = "Per-member statistics" + (
@@ -121,13 +109,13 @@ def _render(view: dict[str, Any], top: int) -> None:
         ["email", "list", "opens", "clicks", "bounces", "unsubscribes", "last contacted"],
         [
             [
-                s["email"],
-                s["list"],
-                s["open_count"],
-                s["click_count"],
-                s["bounce_count"],
-                s["unsubscribe_count"],
-                s["last_contacted_at"],
+                s.email,
+                s.list,
+                s.open_count,
+                s.click_count,
+                s.bounce_count,
+                s.unsubscribe_count,
+                s.last_contacted_at,
             ]
             for s in shown
         ],

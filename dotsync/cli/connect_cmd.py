@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option, lock_wait_option
-from dotsync.console import info, print_json, print_mapping
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.cli.options import integration_option, lock_wait_option
+from dotsync.console import info, print_mapping
 from dotsync.services import connections as svc
-from dotsync.services.locking import LockWait, list_change
 
 _map_option = click.option(
     "--map",
@@ -46,9 +42,9 @@ _create_option = click.option(
     "removing them from the list then removes them from the book.",
 )
 @_create_option
-@click.pass_obj
+@body()
 def connect(
-    app: AppContext,
+    call: Call,
     list_name: str,
     book: str,
     integration_name: str | None,
@@ -68,28 +64,28 @@ def connect(
     SoftBounced, PendingOptIn) added to BOOK in Dotmailer become subscribed members with their mapped fields;
     from then on the list owns them: removing one from the list removes it from the book.
     """
-    with session_scope(app.sessions()) as session:
-        connected = svc.connect(
-            session,
-            app.client_for,
-            list_name=list_name,
-            book_ref=book,
-            integration_name=integration_name,
-            maps=list(maps),
-            create_datafields=create_datafields,
-            now=app.clock(),
-            two_way=list(two_way),
-            import_new_contacts=import_new_contacts,
-        )
-        mapped = (
-            ", ".join(
-                f"{m.list_fields}{'<->' if m.two_way else '->'}{m.data_field_name}"
-                for m in connected.mappings
-            )
-            or "email only"
-        )
-        extra = "; contacts new to the book join the list" if connected.import_new_contacts else ""
-        info(f"List {list_name!r} connected to address book {connected.name!r} ({mapped}{extra}).")
+    connected = call.transaction(
+        svc.connect,
+        call.app.client_for,
+        list_name=list_name,
+        book_ref=book,
+        integration_name=integration_name,
+        maps=list(maps),
+        create_datafields=create_datafields,
+        now=call.app.clock(),
+        two_way=list(two_way),
+        import_new_contacts=import_new_contacts,
+    )
+    mapped = ", ".join(_mapping(m, directions=False) for m in connected.mappings) or "email only"
+    extra = "; contacts new to the book join the list" if connected.import_new_contacts else ""
+    info(f"List {list_name!r} connected to address book {connected.address_book!r} ({mapped}{extra}).")
+
+
+def _mapping(mapping: svc.MappingView, *, directions: bool) -> str:
+    """``first+last->FULLNAME``; ``<->`` when two-way; with ``directions``, the direction spelled out too."""
+    arrow = "<->" if mapping.two_way else "->"
+    text = f"{'+'.join(mapping.fields)}{arrow}{mapping.data_field}"
+    return f"{text} ({mapping.direction})" if directions else text
 
 
 @click.group("connection")
@@ -99,41 +95,33 @@ def connection() -> None:
 
 @connection.command("show")
 @click.argument("list_name", metavar="LIST")
-@json_option
-@click.pass_obj
-def show(app: AppContext, list_name: str, as_json: bool) -> None:
+@body(json=True)
+def show(call: Call, list_name: str) -> None:
     """Show LIST's connection: book, mappings and their direction, whether contacts new to the book are
     imported, sync status, pending uploads, guard thresholds."""
-    with session_scope(app.sessions()) as session:
-        view = svc.connection_view(session, svc.get_list(session, list_name))
-    if as_json:
-        print_json(view)
-        return
-    mappings = (
-        ", ".join(
-            f"{'+'.join(m['fields'])}{'<->' if m['two_way'] else '->'}{m['data_field']} ({m['direction']})"
-            for m in view["mappings"]
-        )
-        or "-"
-    )
-    guard = view["guard"]
+    view = call.transaction(svc.show_connection, list_name)
+    call.show(view, _print_connection)
+
+
+def _print_connection(view: svc.ConnectionView) -> None:
+    guard = view.guard
     print_mapping(
-        f"Connection of {list_name}",
+        f"Connection of {view.list}",
         [
-            ("address book", f"{view['address_book']} (id {view['address_book_id']})"),
-            ("integration", view["integration"]),
-            ("mappings", mappings),
-            ("import new contacts", "yes" if view["import_new_contacts"] else "no"),
-            ("sync status", view["sync_status"]),
-            ("error", view["sync_error"]),
-            ("held", view["held"]),
-            ("last export", view["last_exported_at"]),
-            ("pending uploads", view["pending_imports"]),
-            ("contacts in book", view["contacts_in_book"]),
-            ("members", ", ".join(f"{k}={v}" for k, v in view["members"].items()) or "-"),
+            ("address book", f"{view.address_book} (id {view.address_book_id})"),
+            ("integration", view.integration),
+            ("mappings", ", ".join(_mapping(m, directions=True) for m in view.mappings) or "-"),
+            ("import new contacts", "yes" if view.import_new_contacts else "no"),
+            ("sync status", view.sync_status),
+            ("error", view.sync_error),
+            ("held", view.held),
+            ("last export", view.last_exported_at),
+            ("pending uploads", view.pending_imports),
+            ("contacts in book", view.contacts_in_book),
+            ("members", ", ".join(f"{k}={v}" for k, v in view.members.items()) or "-"),
             (
                 "guard",
-                f"remove > {guard['remove_percent']:g}% or > {guard['remove_max']}, update > {guard['update_percent']:g}%",
+                f"remove > {guard.remove_percent:g}% or > {guard.remove_max}, update > {guard.update_percent:g}%",
             ),
         ],
     )
@@ -168,9 +156,9 @@ def show(app: AppContext, list_name: str, as_json: bool) -> None:
 )
 @click.option("--resync", is_flag=True, help="Send every subscribed member again on the next export.")
 @lock_wait_option
-@click.pass_obj
+@body()
 def update(
-    app: AppContext,
+    call: Call,
     list_name: str,
     maps: tuple[str, ...],
     two_way: tuple[str, ...],
@@ -188,48 +176,40 @@ def update(
 
     Turning --two-way or --import-new-contacts on makes the next import read the whole book once, so contacts
     read before are looked at too. --resync waits for a running sync of the integration (see --wait)."""
-    with list_change(
-        app.sessions(), list_name, kind="connection update", locked=resync, wait=_lock_wait(app, lock_wait)
-    ) as session:
-        svc.update_connection(
-            session,
-            app.client_for,
-            list_name=list_name,
-            maps=list(maps) or None,
-            create_datafields=create_datafields,
-            remove_percent=remove_threshold,
-            remove_max=remove_max,
-            update_percent=update_threshold,
-            resync=resync,
-            two_way=list(two_way),
-            one_way=list(one_way),
-            import_new_contacts=import_new_contacts,
-        )
+    call.list_change(
+        list_name,
+        "connection update",
+        resync,
+        lock_wait,
+        svc.update_connection,
+        call.app.client_for,
+        list_name=list_name,
+        maps=list(maps) or None,
+        create_datafields=create_datafields,
+        remove_percent=remove_threshold,
+        remove_max=remove_max,
+        update_percent=update_threshold,
+        resync=resync,
+        two_way=list(two_way),
+        one_way=list(one_way),
+        import_new_contacts=import_new_contacts,
+    )
     info(
         f"Connection of {list_name!r} updated."
         + (" The next export sends every member again." if resync else "")
     )
 
 
-def _lock_wait(app: AppContext, seconds: float) -> LockWait:
-    return LockWait(seconds=seconds, sleep=app.sleep or time.sleep, notify=info)
-
-
 @click.command("disconnect")
 @click.argument("list_name", metavar="LIST")
 @lock_wait_option
-@click.pass_obj
-def disconnect(app: AppContext, list_name: str, lock_wait: float) -> None:
+@body()
+def disconnect(call: Call, list_name: str, lock_wait: float) -> None:
     """Disconnect LIST from its address book. Contacts stay in the book; history is kept.
 
     Waits for a running sync of the book's integration to finish first (see --wait)."""
-    with list_change(
-        app.sessions(), list_name, kind="disconnect", locked=True, wait=_lock_wait(app, lock_wait)
-    ) as session:
-        book = svc.disconnect(session, list_name)
-    info(
-        f"List {list_name!r} disconnected from address book {book.name!r}; nothing was removed from the book."
-    )
+    book = call.list_change(list_name, "disconnect", True, lock_wait, svc.disconnect, list_name)
+    info(f"List {list_name!r} disconnected from address book {book!r}; nothing was removed from the book.")
 
 
 COMMANDS = [connect, connection, disconnect]

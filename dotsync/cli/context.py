@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
     from dotsync.db.models import Integration
     from dotsync.dotmailer.client import DotmailerClient
+
+P = ParamSpec("P")
+V = TypeVar("V")
+Service = Callable[Concatenate[Session, P], V]
+"""A service function, as a command calls it: ``service(session, ...)`` (see :mod:`dotsync.cli.command`)."""
 
 
 @dataclass

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import integration_option, json_option
-from dotsync.console import print_json, print_table
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.cli.options import integration_option
+from dotsync.console import print_table
 from dotsync.services import datafields as svc
 
 
@@ -18,18 +17,17 @@ def datafields() -> None:
 
 @datafields.command("list")
 @integration_option
-@json_option
-@click.pass_obj
-def list_(app: AppContext, integration_name: str | None, as_json: bool) -> None:
+@body(json=True)
+def list_(call: Call, integration_name: str | None) -> None:
     """List data fields (of every integration, or --integration)."""
-    with session_scope(app.sessions()) as session:
-        views = svc.list_datafields(session, integration_name)
-    if as_json:
-        print_json(views)
-        return
+    views = call.transaction(svc.list_datafields, integration_name)
+    call.show(views, _print_fields)
+
+
+def _print_fields(views: list[svc.DataFieldView]) -> None:
     print_table(
         "Data fields",
         ["integration", "name", "type", "visibility", "default"],
-        [[v["integration"], v["name"], v["type"], v["visibility"], v["default_value"]] for v in views],
+        [[v.integration, v.name, v.type, v.visibility, v.default_value] for v in views],
         empty="No data fields yet: import them with `dotsync integration sync`.",
     )

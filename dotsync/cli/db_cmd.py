@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dotsync.cli.context import AppContext
+from dotsync.cli.command import Call, body
 from dotsync.console import info
 from dotsync.db.engine import current_revision, head_revision, upgrade
 
@@ -15,10 +15,10 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.pass_obj
-def db_upgrade(app: AppContext) -> None:
+@body()
+def db_upgrade(call: Call) -> None:
     """Migrate the database to the current schema (an empty database is also migrated on first use)."""
-    engine = app.engine(check_schema=False)
+    engine = call.app.engine(check_schema=False)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
@@ -29,8 +29,8 @@ def db_upgrade(app: AppContext) -> None:
 
 
 @db.command("status")
-@click.pass_obj
-def db_status(app: AppContext) -> None:
+@body()
+def db_status(call: Call) -> None:
     """Show the database's schema revision and the code's."""
-    engine = app.engine(check_schema=False)
+    engine = call.app.engine(check_schema=False)
     click.echo(f"database: {current_revision(engine) or 'empty'}\ncode:     {head_revision(engine)}")

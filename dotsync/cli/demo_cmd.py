@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 from cryptography.fernet import Fernet
 
+from dotsync.cli.command import Call, body
 from dotsync.cli.context import AppContext
 from dotsync.config import Settings
 from dotsync.console import stdout
-from dotsync.db.engine import session_scope
 from dotsync.errors import SyncFailedError
 from dotsync.services.integrations import create_integration
 
@@ -49,8 +49,8 @@ def _write_members(path: Path, count: int, rng: random.Random) -> None:
 @click.option(
     "--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep the demo database in DIR."
 )
-@click.pass_obj
-def demo(app: AppContext, members: int, keep: Path | None) -> None:
+@body()
+def demo(call: Call, members: int, keep: Path | None) -> None:
     """Run the whole flow against the built-in sandbox, on a throwaway SQLite database.
 
     Creates an integration and a list, connects it to an address book, runs cron cycles until the book
@@ -73,7 +73,7 @@ def demo(app: AppContext, members: int, keep: Path | None) -> None:
         home=home, database_url=f"sqlite:///{home / 'demo.db'}", secret_key=Fernet.generate_key().decode()
     )
     demo_app = AppContext(
-        settings=settings, verbosity=app.verbosity, transport=sandbox.transport(), clock=sandbox.now
+        settings=settings, verbosity=call.app.verbosity, transport=sandbox.transport(), clock=sandbox.now
     )
     demo_app.sleep = lambda _s: None
 
@@ -92,7 +92,7 @@ def demo(app: AppContext, members: int, keep: Path | None) -> None:
 
     try:
         step("1. An integration (the password is stored encrypted; the sandbox stands in for Dotmailer)")
-        with session_scope(demo_app.sessions()) as session:
+        with demo_app.sessions().begin() as session:
             create_integration(
                 session,
                 demo_app.box(),

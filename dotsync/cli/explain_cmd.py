@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import json_option
-from dotsync.console import format_value, print_json, print_table, stdout
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.console import format_value, print_table, stdout
 from dotsync.services import explain as svc
 
 
@@ -21,9 +17,8 @@ from dotsync.services import explain as svc
     metavar="NAME",
     help="Only what this integration's books, contacts and campaigns hold (default: every integration).",
 )
-@json_option
-@click.pass_obj
-def explain(app: AppContext, email: str, integration_name: str | None, as_json: bool) -> None:
+@body(json=True)
+def explain(call: Call, email: str, integration_name: str | None) -> None:
     """Everything dotsync knows about EMAIL: why it is (not) in each book, and its history in time order.
 
     \b
@@ -31,39 +26,32 @@ def explain(app: AppContext, email: str, integration_name: str | None, as_json: 
     not, Dotmailer id), what was last sent and in which upload and how that upload ended, opt-outs read
     from Dotmailer, pending removals, campaign statistics. An email dotsync never saw: "not known", exit 0.
     """
-    with session_scope(app.sessions()) as session:
-        found = svc.explain_email(session, email, integration=integration_name)
-    if as_json:
-        print_json(found.as_dict())
-        return
+    found = call.transaction(svc.explain_email, email, integration=integration_name)
+    call.show(found, _print_explanation)
+
+
+def _print_explanation(found: svc.Explanation) -> None:
     if not found.known:
         stdout.print(f"{found.email}: not known to dotsync (in no list, no address book, no campaign).")
         return
-    _render(found.as_dict())
-
-
-def _render(view: dict[str, Any]) -> None:
-    stdout.print(f"[bold]{view['email']}[/]", highlight=False)
-    for verdict in view["verdicts"]:
-        where = f"list {verdict['list']!r}" + (f" -> book {verdict['book']!r}" if verdict["book"] else "")
-        mark = "[green]in the book[/]" if verdict["in_book"] else "[yellow]not in the book[/]"
-        stdout.print(f"{where}: {mark}: {verdict['why']}", highlight=False)
-    if view["lists"]:
+    stdout.print(f"[bold]{found.email}[/]", highlight=False)
+    for verdict in found.verdicts:
+        where = f"list {verdict.list!r}" + (f" -> book {verdict.book!r}" if verdict.book else "")
+        mark = "[green]in the book[/]" if verdict.in_book else "[yellow]not in the book[/]"
+        stdout.print(f"{where}: {mark}: {verdict.why}", highlight=False)
+    if found.lists:
         print_table(
             "Lists",
             ["list", "state", "reason", "since", "added", "book"],
-            [
-                [m["list"], m["state"], m["reason"], m["state_changed_at"], m["added_at"], m["book"]]
-                for m in view["lists"]
-            ],
+            [[m.list, m.state, m.reason, m.state_changed_at, m.added_at, m.book] for m in found.lists],
         )
-    for contact in view["contacts"]:
+    for contact in found.contacts:
         stdout.print(
-            f"Contact in {contact['integration']!r}: Dotmailer id {format_value(contact['dotmailer_id'])}, "
-            f"account status {format_value(contact['status'])}",
+            f"Contact in {contact.integration!r}: Dotmailer id {format_value(contact.dotmailer_id)}, "
+            f"account status {format_value(contact.status)}",
             highlight=False,
         )
-        if contact["books"]:
+        if contact.books:
             print_table(
                 None,
                 [
@@ -77,37 +65,35 @@ def _render(view: dict[str, Any]) -> None:
                 ],
                 [
                     [
-                        b["book"],
-                        b["status"],
-                        b["added_by_dotsync"],
-                        b["last_sent_at"],
-                        b["last_upload"]["import_id"] if b["last_upload"] else None,
-                        b["last_upload"]["status"] if b["last_upload"] else None,
-                        b["pending_removal"],
+                        b.book,
+                        b.status,
+                        b.added_by_dotsync,
+                        b.last_sent_at,
+                        b.last_upload.import_id if b.last_upload else None,
+                        b.last_upload.status if b.last_upload else None,
+                        b.pending_removal,
                     ]
-                    for b in contact["books"]
+                    for b in contact.books
                 ],
             )
-    for opt_out in view["opt_outs"]:
-        where = "the account" if opt_out["scope"] == "account" else f"book {opt_out['book']!r}"
+    for opt_out in found.opt_outs:
+        where = "the account" if opt_out.scope == "account" else f"book {opt_out.book!r}"
         stdout.print(
-            f"Opted out in {where} ({opt_out['integration']}): {opt_out['status']} since "
-            f"{format_value(opt_out['date'])}",
+            f"Opted out in {where} ({opt_out.integration}): {opt_out.status} since {format_value(opt_out.date)}",
             highlight=False,
         )
-    for removal in view["pending_removals"]:
+    for removal in found.pending_removals:
         stdout.print(
-            f"Pending removal from book {removal['book']!r} at the next export: {removal['why']}",
-            highlight=False,
+            f"Pending removal from book {removal.book!r} at the next export: {removal.why}", highlight=False
         )
-    if view["campaigns"]:
+    if found.campaigns:
         print_table(
             "Campaigns",
             ["campaign", "sent", "opens", "clicks", "bounces", "unsubscribes"],
             [
-                [c["campaign"], c["date_sent"], c["opens"], c["clicks"], c["bounces"], c["unsubscribes"]]
-                for c in view["campaigns"]
+                [c.campaign, c.date_sent, c.opens, c.clicks, c.bounces, c.unsubscribes]
+                for c in found.campaigns
             ],
         )
-    if view["timeline"]:
-        print_table("Timeline (UTC)", ["time", "event"], [[e["time"], e["event"]] for e in view["timeline"]])
+    if found.timeline:
+        print_table("Timeline (UTC)", ["time", "event"], [[e.time, e.event] for e in found.timeline])

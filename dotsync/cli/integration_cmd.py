@@ -7,11 +7,10 @@ import sys
 
 import click
 
+from dotsync.cli.command import Call, body
 from dotsync.cli.context import AppContext
 from dotsync.cli.lazy import LazyGroup
-from dotsync.cli.options import json_option
-from dotsync.console import info, print_json, print_mapping, print_table
-from dotsync.db.engine import session_scope
+from dotsync.console import fields_of, info, print_mapping, print_table
 from dotsync.errors import BadInputError
 from dotsync.services import integrations as svc
 
@@ -55,9 +54,9 @@ def integration() -> None:
 @click.option(
     "--no-check", is_flag=True, help="Do not check the credentials against Dotmailer before saving."
 )
-@click.pass_obj
+@body()
 def create(
-    app: AppContext,
+    call: Call,
     name: str,
     username: str,
     password_stdin: bool,
@@ -74,21 +73,19 @@ def create(
     svc.validate_api_url(api_url)
     password = read_password(password_stdin)
     assert password is not None
-    checker = None if no_check else _checker(app)
-    with session_scope(app.sessions()) as session:
-        created = svc.create_integration(
-            session,
-            app.box(),
-            name=name,
-            username=username,
-            password=password,
-            api_url=api_url,
-            owner=owner,
-            check=checker,
-        )
-        info(f"Integration {created.name!r} created" + ("" if no_check else " (credentials checked)") + ".")
+    created = call.transaction(
+        svc.create_integration,
+        call.app.box(),
+        name=name,
+        username=username,
+        password=password,
+        api_url=api_url,
+        owner=owner,
+        check=None if no_check else _checker(call.app),
+    )
+    info(f"Integration {created.name!r} created" + ("" if no_check else " (credentials checked)") + ".")
     if not no_check:
-        _import_books(app, name.strip())
+        _import_books(call.app, created.name)
 
 
 def _import_books(app: AppContext, name: str) -> None:
@@ -96,12 +93,12 @@ def _import_books(app: AppContext, name: str) -> None:
     so `books list --available` shows them. A failure here is only a warning: the integration is saved."""
     from dotsync.cli.sync_cmd import import_address_books
 
-    imported, error = import_address_books(app, name)
-    if error is not None:
-        info(f"[yellow]Address books not imported yet ({error}); run `dotsync integration sync`.[/]")
+    imported = import_address_books(app, name)
+    if imported.error is not None:
+        info(f"[yellow]Address books not imported yet ({imported.error}); run `dotsync integration sync`.[/]")
         return
     info(
-        f"Imported {imported} address book(s). Next: `dotsync books list --available`, "
+        f"Imported {imported.books} address book(s). Next: `dotsync books list --available`, "
         "`dotsync list create NAME --csv FILE`, then `dotsync connect LIST BOOK`."
     )
 
@@ -114,27 +111,19 @@ def _checker(app: AppContext) -> svc.Checker:
 
 
 @integration.command("list")
-@json_option
-@click.pass_obj
-def list_(app: AppContext, as_json: bool) -> None:
+@body(json=True)
+def list_(call: Call) -> None:
     """List integrations."""
-    with session_scope(app.sessions()) as session:
-        views = svc.list_integrations(session)
-    if as_json:
-        print_json(views)
-        return
+    views = call.transaction(svc.list_integrations)
+    call.show(views, _print_integrations)
+
+
+def _print_integrations(views: list[svc.IntegrationView]) -> None:
     print_table(
         "Integrations",
         ["name", "username", "endpoint", "active", "books", "connected"],
         [
-            [
-                v["name"],
-                v["username"],
-                v["api_endpoint"] or v["api_url"],
-                v["active"],
-                v["address_books"],
-                v["connected_books"],
-            ]
+            [v.name, v.username, v.api_endpoint or v.api_url, v.active, v.address_books, v.connected_books]
             for v in views
         ],
         empty="No integration yet: add your Dotmailer API user with "
@@ -144,41 +133,20 @@ def list_(app: AppContext, as_json: bool) -> None:
 
 @integration.command("show")
 @click.argument("name")
-@json_option
-@click.pass_obj
-def show(app: AppContext, name: str, as_json: bool) -> None:
+@body(json=True)
+def show(call: Call, name: str) -> None:
     """Show one integration (never its password)."""
-    with session_scope(app.sessions()) as session:
-        view = svc.integration_view(session, svc.get_integration(session, name))
-    if as_json:
-        print_json(view)
-    else:
-        print_mapping(f"Integration {name}", list(view.items()))
+    view = call.transaction(svc.show_integration, name)
+    call.show(view, lambda view: print_mapping(f"Integration {name}", fields_of(view)))
 
 
 @integration.command("check")
 @click.argument("name")
-@json_option
-@click.pass_obj
-def check(app: AppContext, name: str, as_json: bool) -> None:
+@body(json=True)
+def check(call: Call, name: str) -> None:
     """Check an integration's credentials: account name, main email, endpoint, API calls left this hour."""
-    with session_scope(app.sessions()) as session:
-        found = svc.get_integration(session, name)
-        result = svc.check_credentials(
-            found.username, app.box().decrypt(found.password_encrypted), found.api_url, **app.client_kwargs()
-        )
-        found.api_endpoint = result.api_endpoint
-    data = {
-        "integration": name,
-        "account": result.account_name,
-        "main_email": result.main_email,
-        "api_endpoint": result.api_endpoint,
-        "calls_remaining": result.calls_remaining,
-    }
-    if as_json:
-        print_json(data)
-    else:
-        print_mapping(f"Integration {name}: credentials OK", list(data.items()))
+    view = call.transaction(svc.check_integration, call.app.box(), name, **call.app.client_kwargs())
+    call.show(view, lambda view: print_mapping(f"Integration {name}: credentials OK", fields_of(view)))
 
 
 @integration.command("update")
@@ -190,9 +158,9 @@ def check(app: AppContext, name: str, as_json: bool) -> None:
 @click.option("--owner", help="A new owner label.")
 @click.option("--active/--inactive", default=None, help="Enable or disable syncing this integration.")
 @click.option("--no-check", is_flag=True, help="Do not check changed credentials against Dotmailer.")
-@click.pass_obj
+@body()
 def update(
-    app: AppContext,
+    call: Call,
     name: str,
     new_name: str | None,
     username: str | None,
@@ -208,30 +176,28 @@ def update(
         if password_stdin or os.environ.get("DOTSYNC_PASSWORD")
         else None
     )
-    with session_scope(app.sessions()) as session:
-        svc.update_integration(
-            session,
-            app.box(),
-            name,
-            new_name=new_name,
-            username=username,
-            password=password,
-            api_url=api_url,
-            owner=owner,
-            active=active,
-            check=None if no_check else _checker(app),
-        )
+    call.transaction(
+        svc.update_integration,
+        call.app.box(),
+        name,
+        new_name=new_name,
+        username=username,
+        password=password,
+        api_url=api_url,
+        owner=owner,
+        active=active,
+        check=None if no_check else _checker(call.app),
+    )
     info(f"Integration {new_name or name!r} updated.")
 
 
 @integration.command("delete")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.pass_obj
-def delete(app: AppContext, name: str, yes: bool) -> None:
+@body()
+def delete(call: Call, name: str, yes: bool) -> None:
     """Delete an integration and everything imported with it (lists are kept)."""
     if not yes and sys.stdin.isatty():
         click.confirm(f"Delete integration {name!r} and its imported data?", abort=True)
-    with session_scope(app.sessions()) as session:
-        svc.delete_integration(session, name)
+    call.transaction(svc.delete_integration, name)
     info(f"Integration {name!r} deleted.")

@@ -6,20 +6,15 @@ renders the result: results on stdout (only JSON with ``--json``), messages and 
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from dotsync.cli.context import AppContext
-from dotsync.cli.options import json_option, lock_wait_option
-from dotsync.console import ProgressReporter, info, print_json, print_mapping, print_table, progress_enabled
-from dotsync.db.engine import session_scope
+from dotsync.cli.command import Call, body
+from dotsync.cli.options import lock_wait_option
+from dotsync.console import info, json_text, print_mapping, print_table
 from dotsync.services import lists as svc
-from dotsync.services.locking import LockWait, list_change
 
 _csv_path = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 _out_path = click.Path(dir_okay=False, writable=True, path_type=Path)
@@ -53,21 +48,15 @@ def _parse_fields(_ctx: click.Context, _param: click.Parameter, values: tuple[st
     return fields
 
 
-def _reporter(app: AppContext) -> ProgressReporter:
-    return ProgressReporter(progress_enabled(app.verbosity))
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _report_load(result: svc.LoadResult, rejects_path: Path | None) -> None:
-    data = result.as_dict()
     parts = [f"{result.rows_read} read", f"{result.new} new", f"{result.changed} changed"]
     parts.append(f"{result.unchanged} unchanged")
-    for key in ("left", "came_back"):
-        if key in data:
-            parts.append(f"{data[key]} {key.replace('_', ' ')}")
+    if isinstance(result, svc.RefreshResult):
+        parts += [f"{result.left} left", f"{result.came_back} came back"]
     info("Rows: " + ", ".join(parts) + ".")
     skipped = result.invalid + result.duplicates
     if not skipped:
@@ -105,10 +94,9 @@ def list_group() -> None:
 @email_column_option
 @encoding_option
 @rejects_option
-@json_option
-@click.pass_obj
+@body(json=True, progress=True)
 def create(
-    app: AppContext,
+    call: Call,
     name: str,
     csv_path: Path | None,
     query: str | None,
@@ -116,7 +104,6 @@ def create(
     email_column: str | None,
     encoding: str | None,
     rejects_path: Path | None,
-    as_json: bool,
 ) -> None:
     """Create a list: from a CSV file (--csv), from a query (--query with --source), or empty.
 
@@ -126,33 +113,23 @@ def create(
     skipped and reported. A query runs in a read-only transaction, once now to check it and load the
     members, and again before each export. Nothing is written if the file or the query cannot be used.
     """
-    reporter = _reporter(app)
-    with reporter.running(), session_scope(app.sessions()) as session:
-        created = svc.create_list(
-            session,
-            app.box(),
-            name=name,
-            now=app.clock(),
-            csv_path=csv_path,
-            query=query,
-            source_url=source_url,
-            email_column=email_column,
-            encoding=encoding,
-            rejects_path=rejects_path,
-            progress=reporter,
-        )
+    created = call.transaction(
+        svc.create_list,
+        call.app.box(),
+        name=name,
+        now=call.app.clock(),
+        csv_path=csv_path,
+        query=query,
+        source_url=source_url,
+        email_column=email_column,
+        encoding=encoding,
+        rejects_path=rejects_path,
+        progress=call.progress,
+    )
     info(f"List {created.name!r} created ({created.kind}, email column {created.email_column!r}).")
     if created.load is not None:
         _report_load(created.load, rejects_path)
-    if as_json:
-        print_json(
-            {
-                "name": created.name,
-                "kind": created.kind,
-                "email_column": created.email_column,
-                "load": created.load.as_dict() if created.load else None,
-            }
-        )
+    call.show(created)
 
 
 @list_group.command("import")
@@ -161,16 +138,14 @@ def create(
 @email_column_option
 @encoding_option
 @rejects_option
-@json_option
-@click.pass_obj
+@body(json=True, progress=True)
 def import_(
-    app: AppContext,
+    call: Call,
     name: str,
     file: Path,
     email_column: str | None,
     encoding: str | None,
     rejects_path: Path | None,
-    as_json: bool,
 ) -> None:
     """Add or update a static list's members from a CSV file.
 
@@ -178,22 +153,19 @@ def import_(
     unsubscribed or was removed keeps that state: a re-import never subscribes anyone again. The whole file
     is one transaction: if it cannot be read to the end, nothing changes.
     """
-    reporter = _reporter(app)
-    with reporter.running(), session_scope(app.sessions()) as session:
-        result = svc.import_members(
-            session,
-            name,
-            file,
-            now=app.clock(),
-            email_column=email_column,
-            encoding=encoding,
-            rejects_path=rejects_path,
-            progress=reporter,
-        )
+    result = call.transaction(
+        svc.import_members,
+        name,
+        file,
+        now=call.app.clock(),
+        email_column=email_column,
+        encoding=encoding,
+        rejects_path=rejects_path,
+        progress=call.progress,
+    )
     info(f"Imported {file} into list {name!r}.")
     _report_load(result, rejects_path)
-    if as_json:
-        print_json(result.as_dict())
+    call.show(result)
 
 
 _ADD_MESSAGES = {
@@ -224,8 +196,8 @@ _ADD_MESSAGES = {
     is_flag=True,
     help="Subscribe the member again even if they unsubscribed (only when they asked for it).",
 )
-@click.pass_obj
-def add(app: AppContext, name: str, email: str, fields: dict[str, str], resubscribe: bool) -> None:
+@body()
+def add(call: Call, name: str, email: str, fields: dict[str, str], resubscribe: bool) -> None:
     """Add a member to a list by hand, or update its fields.
 
     \b
@@ -234,81 +206,82 @@ def add(app: AppContext, name: str, email: str, fields: dict[str, str], resubscr
     On a query-backed list only members its query returns can be re-subscribed, and fields come from
     the query.
     """
-    with session_scope(app.sessions()) as session:
-        change = svc.add_member(session, name, email, now=app.clock(), fields=fields, resubscribe=resubscribe)
+    change = call.transaction(
+        svc.add_member, name, email, now=call.app.clock(), fields=fields, resubscribe=resubscribe
+    )
     info(_ADD_MESSAGES[change.outcome].format(email=change.email, name=name))
+
+
+_REMOVE_MESSAGES = {
+    svc.MemberOutcome.REMOVED: "{email} removed from list {name!r}.",
+    svc.MemberOutcome.ALREADY: "{email} was already removed from list {name!r}.",
+    svc.MemberOutcome.KEPT_UNSUBSCRIBED: "{email} unsubscribed from list {name!r} and stays unsubscribed.",
+}
 
 
 @list_group.command("remove")
 @click.argument("name")
 @click.argument("email")
-@click.pass_obj
-def remove(app: AppContext, name: str, email: str) -> None:
+@body()
+def remove(call: Call, name: str, email: str) -> None:
     """Take a member out of a list (state "removed"; `list add` brings it back).
 
     The member is kept with its state, so a re-import or the query does not bring it back. A member who
     unsubscribed stays unsubscribed.
     """
-    with session_scope(app.sessions()) as session:
-        change = svc.remove_member(session, name, email, now=app.clock())
-    messages = {
-        svc.MemberOutcome.REMOVED: f"{change.email} removed from list {name!r}.",
-        svc.MemberOutcome.ALREADY: f"{change.email} was already removed from list {name!r}.",
-        svc.MemberOutcome.KEPT_UNSUBSCRIBED: f"{change.email} unsubscribed from list {name!r} and stays unsubscribed.",
-    }
-    info(messages[change.outcome])
+    change = call.transaction(svc.remove_member, name, email, now=call.app.clock())
+    info(_REMOVE_MESSAGES[change.outcome].format(email=change.email, name=name))
+
+
+_UNSUBSCRIBE_MESSAGES = {
+    svc.MemberOutcome.UNSUBSCRIBED: "{email} unsubscribed from list {name!r}.",
+    svc.MemberOutcome.ALREADY: "{email} was already unsubscribed from list {name!r}.",
+}
 
 
 @list_group.command("unsubscribe")
 @click.argument("name")
 @click.argument("email")
-@click.pass_obj
-def unsubscribe(app: AppContext, name: str, email: str) -> None:
+@body()
+def unsubscribe(call: Call, name: str, email: str) -> None:
     """Mark a member as unsubscribed (opted out): never exported again unless re-subscribed by hand."""
-    with session_scope(app.sessions()) as session:
-        change = svc.unsubscribe_member(session, name, email, now=app.clock())
-    if change.outcome == svc.MemberOutcome.ALREADY:
-        info(f"{change.email} was already unsubscribed from list {name!r}.")
-    else:
-        info(f"{change.email} unsubscribed from list {name!r}.")
+    change = call.transaction(svc.unsubscribe_member, name, email, now=call.app.clock())
+    info(_UNSUBSCRIBE_MESSAGES[change.outcome].format(email=change.email, name=name))
 
 
-def _book_label(view: dict[str, Any]) -> str | None:
-    book = view["address_book"]
+def _book_label(view: svc.ListView) -> str | None:
+    book = view.address_book
     if book is None:
         return None
-    label = f"{book['name']} ({book['integration']})"
-    if book.get("missing_since"):
-        label += (
-            f" - DELETED IN DOTMAILER since {book['missing_since']:%Y-%m-%d %H:%M}; disconnect or reconnect"
-        )
-    elif book.get("sync_error"):
-        label += f" - {book['sync_error']}"
+    label = f"{book.name} ({book.integration})"
+    if book.missing_since:
+        label += f" - DELETED IN DOTMAILER since {book.missing_since:%Y-%m-%d %H:%M}; disconnect or reconnect"
+    elif book.sync_error:
+        label += f" - {book.sync_error}"
     return label
 
 
 @list_group.command("ls")
-@json_option
-@click.pass_obj
-def ls(app: AppContext, as_json: bool) -> None:
+@body(json=True)
+def ls(call: Call) -> None:
     """List the marketing lists with their member counts and connected address book."""
-    with session_scope(app.sessions()) as session:
-        views = svc.list_views(session, app.box())
-    if as_json:
-        print_json(views)
-        return
+    views = call.transaction(svc.list_views, call.app.box())
+    call.show(views, _print_lists)
+
+
+def _print_lists(views: list[svc.ListView]) -> None:
     print_table(
         "Lists",
         ["name", "kind", "subscribed", "unsubscribed", "removed", "address book", "refreshed"],
         [
             [
-                v["name"],
-                v["kind"],
-                v["members"]["subscribed"],
-                v["members"]["unsubscribed"],
-                v["members"]["removed"],
+                v.name,
+                v.kind,
+                v.members.subscribed,
+                v.members.unsubscribed,
+                v.members.removed,
                 _book_label(v),
-                v["refreshed_at"],
+                v.refreshed_at,
             ]
             for v in views
         ],
@@ -319,34 +292,33 @@ def ls(app: AppContext, as_json: bool) -> None:
 
 @list_group.command("show")
 @click.argument("name")
-@json_option
-@click.pass_obj
-def show(app: AppContext, name: str, as_json: bool) -> None:
+@body(json=True)
+def show(call: Call, name: str) -> None:
     """Show a list: kind, source (password masked), email column, fields, counts per state, address book."""
-    with session_scope(app.sessions()) as session:
-        view = svc.list_view(session, app.box(), name)
-    if as_json:
-        print_json(view)
-        return
-    members = view["members"]
-    items: list[tuple[str, Any]] = [
-        ("kind", view["kind"]),
-        ("source", view["source"]),
-        ("query", view["query"]),
-        ("email column", view["email_column"]),
-        ("fields", ", ".join(view["fields"]) or None),
-        ("subscribed", members["subscribed"]),
-        ("unsubscribed", members["unsubscribed"]),
-        ("removed", members["removed"]),
+    view = call.transaction(svc.list_view, call.app.box(), name)
+    call.show(view, _print_list)
+
+
+def _print_list(view: svc.ListView) -> None:
+    members = view.members
+    items: list[tuple[str, object]] = [
+        ("kind", view.kind),
+        ("source", view.source),
+        ("query", view.query),
+        ("email column", view.email_column),
+        ("fields", ", ".join(view.fields) or None),
+        ("subscribed", members.subscribed),
+        ("unsubscribed", members.unsubscribed),
+        ("removed", members.removed),
     ]
-    if view["kind"] == "query":
+    if view.kind == "query":
         items += [
-            ("left the query", members["left_query"]),
-            ("refreshed", view["refreshed_at"]),
-            ("source error", view["source_error"]),
+            ("left the query", members.left_query),
+            ("refreshed", view.refreshed_at),
+            ("source error", view.source_error),
         ]
-    items += [("address book", _book_label(view)), ("created", view["created_at"])]
-    print_mapping(f"List {view['name']}", items)
+    items += [("address book", _book_label(view)), ("created", view.created_at)]
+    print_mapping(f"List {view.name}", items)
 
 
 @list_group.command("members")
@@ -358,33 +330,36 @@ def show(app: AppContext, name: str, as_json: bool) -> None:
     show_default=True,
     help="Which members: current members in one state, or all (also those that left a query's result).",
 )
-@json_option
-@click.pass_obj
-def members(app: AppContext, name: str, state: str, as_json: bool) -> None:
+@body(json=True)
+def members(call: Call, name: str, state: str) -> None:
     """List a list's members by email (streamed: fine for very large lists).
 
     \b
     Plain output is tab-separated: email, state, changed at, reason. With --json: an array of objects
     with email, state, reason, changed_at, current and fields.
     """
-    with session_scope(app.sessions()) as session:
-        rows = svc.iter_members(session, name, state=state)
-        if as_json:
-            _echo_json_array(rows)
-            return
-        click.echo("email\tstate\tchanged_at\treason")
-        for member in rows:
-            click.echo(
-                f"{member['email']}\t{member['state']}\t{member['changed_at'] or ''}\t{member['reason'] or ''}"
-            )
+    # Printed as they are read, inside the transaction that reads them: a huge list is never held in memory.
+    call.transaction(
+        lambda session: _print_members(svc.iter_members(session, name, state=state), call.as_json)
+    )
 
 
-def _echo_json_array(items: Iterable[dict[str, Any]]) -> None:
+def _print_members(rows: Iterable[svc.MemberView], as_json: bool) -> None:
+    if as_json:
+        _echo_json_array(rows)
+        return
+    click.echo("email\tstate\tchanged_at\treason")
+    for member in rows:
+        changed = member.changed_at.isoformat() if member.changed_at is not None else ""
+        click.echo(f"{member.email}\t{member.state}\t{changed}\t{member.reason or ''}")
+
+
+def _echo_json_array(items: Iterable[svc.MemberView]) -> None:
     """A JSON array written item by item, one object a line, so a huge list is never built in memory."""
     first = True
     click.echo("[", nl=False)
     for item in items:
-        click.echo(("\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False), nl=False)
+        click.echo(("\n  " if first else ",\n  ") + json_text(item), nl=False)
         first = False
     click.echo("]" if first else "\n]")
 
@@ -395,11 +370,9 @@ def _echo_json_array(items: Iterable[dict[str, Any]]) -> None:
     "--force", is_flag=True, help="Delete even while connected to an address book (disconnects it)."
 )
 @lock_wait_option
-@click.pass_obj
-def delete(app: AppContext, name: str, force: bool, lock_wait: float) -> None:
+@body()
+def delete(call: Call, name: str, force: bool, lock_wait: float) -> None:
     """Delete a list and its members. Refused while the list is connected to an address book, unless --force
     (which first waits for a running sync of the book's integration to finish, see --wait)."""
-    wait = LockWait(seconds=lock_wait, sleep=app.sleep or time.sleep, notify=info)
-    with list_change(app.sessions(), name, kind="list delete", locked=force, wait=wait) as session:
-        book = svc.delete_list(session, name, force=force)
+    book = call.list_change(name, "list delete", force, lock_wait, svc.delete_list, name, force=force)
     info(f"List {name!r} deleted" + (f" (disconnected from address book {book!r})." if book else "."))

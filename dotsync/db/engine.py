@@ -12,7 +12,6 @@ UTC, in strict mode and at READ COMMITTED, as PostgreSQL does by default.
 from __future__ import annotations
 
 import re
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -248,12 +247,3 @@ def ensure_schema(engine: Engine) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
-    """``factory.begin()``: one transaction, committed on success, rolled back on any error, session closed.
-
-    Only the CLI bodies still call it by this name, until they move to the command helper (issue 18 item 3);
-    everything else writes ``with factory.begin() as session:``.
-    """
-    return factory.begin()

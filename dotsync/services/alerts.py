@@ -236,7 +236,16 @@ def after_run_hook(
     return after_run
 
 
-def send_test(webhook: Webhook, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AlertTestResult:
+    """``alerts test``: the test message, delivered to the webhook's host."""
+
+    delivered: bool
+    host: str
+    message: dict[str, Any]  # the JSON posted
+
+
+def send_test(webhook: Webhook, now: datetime) -> AlertTestResult:
     """``dotsync alerts test``: post one test message; a failure is the command's failure (exit 1)."""
     payload = {
         "text": f"[dotsync] TEST alert from dotsync {__version__}: alerts reach this receiver.",
@@ -254,4 +263,4 @@ def send_test(webhook: Webhook, now: datetime) -> dict[str, Any]:
             raise SyncFailedError(f"the test alert was not delivered: {delivery.error}")
     finally:
         delivery.close()
-    return {"delivered": True, "host": webhook.host, "message": payload}
+    return AlertTestResult(delivered=True, host=webhook.host, message=payload)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,36 +18,61 @@ from dotsync.sync.orchestrator import ClientFactory
 VISIBILITIES = {"private": "Private", "public": "Public"}
 
 
-def book_state(book: AddressBook) -> str:
-    """``connected``, ``missing`` (connected, gone from Dotmailer), ``system`` or ``available``."""
-    if book.missing_since is not None:
-        return "missing"
-    if book.marketing_list_id is not None:
-        return "connected"
-    if book.is_system:
-        return "system"
-    return "available"
+class BookState(StrEnum):
+    """Whether a book can be connected to a list."""
+
+    CONNECTED = "connected"
+    MISSING = "missing"  # connected, and gone from Dotmailer
+    SYSTEM = "system"  # "All Contacts", "Test": never connected
+    AVAILABLE = "available"
+
+    @classmethod
+    def of(cls, book: AddressBook) -> BookState:
+        if book.missing_since is not None:
+            return cls.MISSING
+        if book.marketing_list_id is not None:
+            return cls.CONNECTED
+        if book.is_system:
+            return cls.SYSTEM
+        return cls.AVAILABLE
 
 
-def book_view(book: AddressBook, integration: str, list_name: str | None) -> dict[str, Any]:
-    return {
-        "integration": integration,
-        "id": book.origin_id,
-        "name": book.name,
-        "visibility": book.visibility,
-        "contacts": book.contact_count,
-        "state": book_state(book),
-        "list": list_name,
-        "missing_since": book.missing_since,
-        "last_contact_import_at": book.last_contact_import_at,
-        "last_unsubscribe_import_at": book.last_unsubscribe_import_at,
-        "last_exported_at": book.last_exported_at,
-    }
+@dataclass(frozen=True)
+class BookView:
+    """An address book as ``books list|create`` show it."""
+
+    integration: str
+    id: int
+    name: str
+    visibility: str | None
+    contacts: int | None
+    state: BookState
+    list: str | None  # the connected list's name
+    missing_since: datetime | None
+    last_contact_import_at: datetime | None
+    last_unsubscribe_import_at: datetime | None
+    last_exported_at: datetime | None
+
+
+def _view(book: AddressBook, integration: str, list_name: str | None) -> BookView:
+    return BookView(
+        integration=integration,
+        id=book.origin_id,
+        name=book.name,
+        visibility=book.visibility,
+        contacts=book.contact_count,
+        state=BookState.of(book),
+        list=list_name,
+        missing_since=book.missing_since,
+        last_contact_import_at=book.last_contact_import_at,
+        last_unsubscribe_import_at=book.last_unsubscribe_import_at,
+        last_exported_at=book.last_exported_at,
+    )
 
 
 def list_books(
     session: Session, integration: str | None = None, *, available: bool = False
-) -> list[dict[str, Any]]:
+) -> list[BookView]:
     """Books of one integration (or of all); ``available``: only those that can be connected to a list."""
     query = (
         select(AddressBook, Integration.name, MarketingList.name)
@@ -56,11 +83,11 @@ def list_books(
     if integration is not None:
         query = query.where(AddressBook.integration_id == get_integration(session, integration).id)
     views = [
-        book_view(book, integration_name, list_name)
+        _view(book, integration_name, list_name)
         for book, integration_name, list_name in session.execute(query)
     ]
     if available:
-        views = [v for v in views if v["state"] == "available"]
+        views = [v for v in views if v.state == BookState.AVAILABLE]
     return views
 
 
@@ -70,7 +97,7 @@ def create_book(
     integration: str | None,
     name: str,
     visibility: str = "private",
-) -> dict[str, Any]:
+) -> BookView:
     """Create a book in Dotmailer, then store it; a name Dotmailer refuses as taken is bad input (exit 2)."""
     name = name.strip()
     if not name:
@@ -101,4 +128,4 @@ def create_book(
     book.visibility = created.visibility or wanted
     book.contact_count = created.contacts if created.contacts is not None else 0
     session.flush()
-    return book_view(book, found.name, None)
+    return _view(book, found.name, None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -41,7 +43,59 @@ def _books_by_campaign(session: Session, campaign_ids: list[int]) -> dict[int, l
     return books
 
 
-def campaign_view(campaign: Campaign, integration: str, books: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CampaignView:
+    """A campaign's details."""
+
+    integration: str
+    id: int
+    name: str
+    subject: str | None
+    status: str | None
+    from_name: str | None
+    from_address: str | None
+    reply_action: str | None
+    reply_to_address: str | None
+    is_split_test: bool | None
+    is_deleted: bool
+    books: list[str]
+    activity_synced_at: datetime | None
+    summary_synced_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignListItem(CampaignView):
+    """``campaigns list``: the details and the summary's headline numbers."""
+
+    date_sent: datetime | None
+    sent: int | None
+    unique_opens: int | None
+    clicks: int | None
+
+
+@dataclass(frozen=True)
+class MemberStatisticsView:
+    """One member's statistics for a campaign."""
+
+    email: str
+    list: str
+    open_count: int
+    click_count: int
+    bounce_count: int
+    unsubscribe_count: int
+    last_contacted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignDetail(CampaignView):
+    """``campaigns show``: the details, the summary (API field names in snake_case, as stored; None before it is
+    imported) and every member's statistics."""
+
+    summary: dict[str, Any] | None
+    statistics: list[MemberStatisticsView]
+
+
+def _details(campaign: Campaign, integration: str, books: list[str]) -> dict[str, Any]:
     return {
         "integration": integration,
         "id": campaign.origin_id,
@@ -60,7 +114,7 @@ def campaign_view(campaign: Campaign, integration: str, books: list[str]) -> dic
     }
 
 
-def list_campaigns(session: Session, integration: str | None = None) -> list[dict[str, Any]]:
+def list_campaigns(session: Session, integration: str | None = None) -> list[CampaignListItem]:
     """Campaigns of one integration (or of all), with the headline numbers of their summaries."""
     query = (
         select(
@@ -80,13 +134,13 @@ def list_campaigns(session: Session, integration: str | None = None) -> list[dic
     rows = session.execute(query).all()
     books = _books_by_campaign(session, [row[0].id for row in rows])
     return [
-        {
-            **campaign_view(campaign, integration_name, books.get(campaign.id, [])),
-            "date_sent": date_sent,
-            "sent": sent,
-            "unique_opens": opens,
-            "clicks": clicks,
-        }
+        CampaignListItem(
+            **_details(campaign, integration_name, books.get(campaign.id, [])),
+            date_sent=date_sent,
+            sent=sent,
+            unique_opens=opens,
+            clicks=clicks,
+        )
         for campaign, integration_name, date_sent, sent, opens, clicks in rows
     ]
 
@@ -115,7 +169,7 @@ def find_campaign(session: Session, ref: str, integration: str | None = None) ->
     return found[0]
 
 
-def show_campaign(session: Session, ref: str, integration: str | None = None) -> dict[str, Any]:
+def show_campaign(session: Session, ref: str, integration: str | None = None) -> CampaignDetail:
     """The campaign, its summary (API field names in snake_case; None before it is imported) and per-member
     statistics (email, list, opens, clicks, bounces, unsubscribes, last contacted)."""
     campaign = find_campaign(session, ref, integration)
@@ -127,15 +181,15 @@ def show_campaign(session: Session, ref: str, integration: str | None = None) ->
     ).first()
     summary = {name: getattr(row, name) for name in SUMMARY_FIELDS} if row is not None else None
     statistics = [
-        {
-            "email": email,
-            "list": list_name,
-            "open_count": stats.open_count,
-            "click_count": stats.click_count,
-            "bounce_count": stats.bounce_count,
-            "unsubscribe_count": stats.unsubscribe_count,
-            "last_contacted_at": stats.last_contacted_at,
-        }
+        MemberStatisticsView(
+            email=email,
+            list=list_name,
+            open_count=stats.open_count,
+            click_count=stats.click_count,
+            bounce_count=stats.bounce_count,
+            unsubscribe_count=stats.unsubscribe_count,
+            last_contacted_at=stats.last_contacted_at,
+        )
         for stats, email, list_name in session.execute(
             select(MemberStatistics, ListMember.email, MarketingList.name)
             .join(ListMember, ListMember.id == MemberStatistics.list_member_id)
@@ -145,8 +199,6 @@ def show_campaign(session: Session, ref: str, integration: str | None = None) ->
         )
     ]
     books = _books_by_campaign(session, [campaign.id]).get(campaign.id, [])
-    return {
-        **campaign_view(campaign, integration_name or "", books),
-        "summary": summary,
-        "statistics": statistics,
-    }
+    return CampaignDetail(
+        **_details(campaign, integration_name or "", books), summary=summary, statistics=statistics
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +36,68 @@ DEFAULT_FIELD_NAMES = {
     "FIRSTNAME": ("firstname", "first_name", "first name", "givenname", "given_name"),
     "LASTNAME": ("lastname", "last_name", "last name", "surname", "familyname", "family_name"),
 }
+
+
+@dataclass(frozen=True)
+class MappingView:
+    """A list field (or several, joined) mapped to a Dotmailer data field."""
+
+    fields: list[str]
+    data_field: str
+    two_way: bool
+    direction: str  # "one-way" (list -> Dotmailer) or "two-way"
+
+
+@dataclass(frozen=True)
+class GuardView:
+    """The mass-change guard's thresholds of a connection."""
+
+    remove_percent: float
+    remove_max: int
+    update_percent: float
+
+
+@dataclass(frozen=True)
+class ConnectedView:
+    """What ``connect`` made: the book, its mappings, and whether contacts new to the book join the list."""
+
+    address_book: str
+    mappings: list[MappingView]
+    import_new_contacts: bool
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """``connection show``: a list's connection to its book."""
+
+    list: str
+    integration: str
+    address_book: str
+    address_book_id: int
+    connected_at: datetime | None
+    mappings: Sequence[MappingView]  # (not list[...]: the field `list` above hides the type here)
+    import_new_contacts: bool
+    sync_status: str | None
+    sync_error: str | None
+    held: str | None  # why the mass-change guard holds the export
+    missing_since: datetime | None
+    last_exported_at: datetime | None
+    pending_imports: int
+    contacts_in_book: int
+    members: dict[str, int]  # per state, the states that have members
+    guard: GuardView
+
+
+def _mappings(book: AddressBook) -> list[MappingView]:
+    return [
+        MappingView(
+            fields=m.list_fields.split("+"),
+            data_field=m.data_field_name,
+            two_way=m.two_way,
+            direction="two-way" if m.two_way else "one-way",
+        )
+        for m in book.mappings
+    ]
 
 
 def find_book(session: Session, integration: Integration, ref: str) -> AddressBook:
@@ -224,7 +287,7 @@ def connect(
     now: datetime,
     two_way: Sequence[str] = (),
     import_new_contacts: bool = False,
-) -> AddressBook:
+) -> ConnectedView:
     marketing_list = get_list(session, list_name)
     integration = get_integration(session, integration_name)
     book = find_book(session, integration, book_ref)
@@ -257,7 +320,7 @@ def connect(
     _set_mappings(session, book, marketing_list, parsed, two_way)
     session.flush()
     session.refresh(book)
-    return book
+    return ConnectedView(book.name, _mappings(book), book.import_new_contacts)
 
 
 def update_connection(
@@ -328,8 +391,9 @@ def update_connection(
     return book
 
 
-def disconnect(session: Session, list_name: str) -> AddressBook:
-    """Disconnect a list from its book. History is kept; the book's contacts are left in Dotmailer."""
+def disconnect(session: Session, list_name: str) -> str:
+    """Disconnect a list from its book (whose name it returns). History is kept; the book's contacts are left in
+    Dotmailer."""
     marketing_list = get_list(session, list_name)
     book = connected_book(session, marketing_list)
     book.marketing_list_id = None
@@ -339,10 +403,12 @@ def disconnect(session: Session, list_name: str) -> AddressBook:
     for mapping in list(book.mappings):
         session.delete(mapping)
     session.flush()
-    return book
+    return book.name
 
 
-def connection_view(session: Session, marketing_list: MarketingList) -> dict[str, Any]:
+def show_connection(session: Session, list_name: str) -> ConnectionView:
+    """``connection show``."""
+    marketing_list = get_list(session, list_name)
     book = connected_book(session, marketing_list)
     pending = session.scalar(
         select(func.count())
@@ -361,33 +427,25 @@ def connection_view(session: Session, marketing_list: MarketingList) -> dict[str
         .select_from(AddressBookContact)
         .where(AddressBookContact.address_book_id == book.id)
     )
-    return {
-        "list": marketing_list.name,
-        "integration": book.integration.name,
-        "address_book": book.name,
-        "address_book_id": book.origin_id,
-        "connected_at": book.connected_at,
-        "mappings": [
-            {
-                "fields": m.list_fields.split("+"),
-                "data_field": m.data_field_name,
-                "two_way": m.two_way,
-                "direction": "two-way" if m.two_way else "one-way",
-            }
-            for m in book.mappings
-        ],
-        "import_new_contacts": book.import_new_contacts,
-        "sync_status": book.sync_status,
-        "sync_error": book.sync_error,
-        "held": book.guard_held_reason,
-        "missing_since": book.missing_since,
-        "last_exported_at": book.last_exported_at,
-        "pending_imports": int(pending or 0),
-        "contacts_in_book": int(in_book or 0),
-        "members": {state: int(n) for state, n in states.items()},
-        "guard": {
-            "remove_percent": book.guard_remove_percent,
-            "remove_max": book.guard_remove_max,
-            "update_percent": book.guard_update_percent,
-        },
-    }
+    return ConnectionView(
+        list=marketing_list.name,
+        integration=book.integration.name,
+        address_book=book.name,
+        address_book_id=book.origin_id,
+        connected_at=book.connected_at,
+        mappings=_mappings(book),
+        import_new_contacts=book.import_new_contacts,
+        sync_status=book.sync_status,
+        sync_error=book.sync_error,
+        held=book.guard_held_reason,
+        missing_since=book.missing_since,
+        last_exported_at=book.last_exported_at,
+        pending_imports=int(pending or 0),
+        contacts_in_book=int(in_book or 0),
+        members={state: int(n) for state, n in states.items()},
+        guard=GuardView(
+            remove_percent=book.guard_remove_percent,
+            remove_max=book.guard_remove_max,
+            update_percent=book.guard_update_percent,
+        ),
+    )

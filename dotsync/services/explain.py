@@ -39,16 +39,143 @@ from dotsync.lists.email import normalise_email
 from dotsync.services.integrations import get_integration
 
 
+@dataclass(frozen=True)
+class Membership:
+    """The email's member in one list."""
+
+    list: str
+    kind: str
+    state: str
+    reason: str | None
+    state_changed_at: datetime | None
+    added_at: datetime
+    in_query_result: bool | None  # query lists only
+    fields: dict[str, Any]
+    book: str | None  # the list's address book
+
+
+@dataclass(frozen=True)
+class UploadView:
+    """The last upload that carried a contact to a book."""
+
+    import_id: str
+    status: str
+    rows: int
+    created_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BookMembership:
+    """The contact in one address book, and what dotsync last sent of it."""
+
+    book: str
+    book_id: int
+    status: str | None
+    added_by_dotsync: bool
+    scheduled: bool
+    operation: str | None
+    last_sent_at: datetime | None
+    last_upload: UploadView | None
+    unsubscribed_at: datetime | None
+    unsubscribe_reason: str | None
+    export_failures: int
+    pending_removal: bool  # the next export removes it
+    removal_sent_at: datetime | None  # a removal sent, not yet seen applied
+    removal_attempts: int
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """The email's Dotmailer contact in one integration."""
+
+    integration: str
+    dotmailer_id: int | None
+    status: str | None
+    opt_in_type: str | None
+    email_type: str | None
+    unsubscribed_at: datetime | None
+    data_fields: dict[str, Any]
+    first_seen_at: datetime
+    books: list[BookMembership]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountOptOut:
+    """A suppression of the contact in the whole Dotmailer account."""
+
+    integration: str
+    scope: str = "account"
+    book: None = None
+    status: str | None
+    date: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookOptOut:
+    """An unsubscribe of the contact from one book."""
+
+    integration: str
+    scope: str = "book"
+    book: str
+    status: str | None
+    reason: str | None
+    date: datetime | None
+
+
+@dataclass(frozen=True)
+class PendingRemoval:
+    integration: str
+    book: str
+    why: str
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """The email's statistics for one campaign: per member (opens, clicks...) and per contact (activity)."""
+
+    integration: str
+    campaign: str
+    campaign_id: int
+    opens: int | None
+    clicks: int | None
+    bounces: int | None
+    unsubscribes: int | None
+    last_contacted_at: datetime | None
+    date_sent: datetime | None
+    first_opened_at: datetime | None
+    hard_bounced: bool | None
+    soft_bounced: bool | None
+    unsubscribed: bool | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Is the email in the list's book, and why (not)?"""
+
+    list: str
+    book: str | None
+    in_book: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class Event:
+    time: datetime
+    event: str
+
+
 @dataclass
 class Explanation:
     email: str
-    lists: list[dict[str, Any]] = field(default_factory=list)
-    contacts: list[dict[str, Any]] = field(default_factory=list)
-    opt_outs: list[dict[str, Any]] = field(default_factory=list)
-    pending_removals: list[dict[str, Any]] = field(default_factory=list)
-    campaigns: list[dict[str, Any]] = field(default_factory=list)
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
-    timeline: list[dict[str, Any]] = field(default_factory=list)
+    lists: list[Membership] = field(default_factory=list)
+    contacts: list[ContactView] = field(default_factory=list)
+    opt_outs: list[AccountOptOut | BookOptOut] = field(default_factory=list)
+    pending_removals: list[PendingRemoval] = field(default_factory=list)
+    campaigns: list[CampaignStats] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    timeline: list[Event] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -69,7 +196,7 @@ class Explanation:
 
     def event(self, when: datetime | None, what: str) -> None:
         if when is not None:
-            self.timeline.append({"time": when, "event": what})
+            self.timeline.append(Event(when, what))
 
 
 def explain_email(session: Session, raw_email: str, *, integration: str | None = None) -> Explanation:
@@ -82,17 +209,17 @@ def explain_email(session: Session, raw_email: str, *, integration: str | None =
     member_ids = {m.id for m, _l, _b in members}
     for member, marketing_list, book in members:
         found.lists.append(
-            {
-                "list": marketing_list.name,
-                "kind": marketing_list.kind,
-                "state": member.state,
-                "reason": member.state_reason,
-                "state_changed_at": member.state_changed_at,
-                "added_at": member.created_at,
-                "in_query_result": member.is_current if marketing_list.kind == "query" else None,
-                "fields": member.fields,
-                "book": book.name if book else None,
-            }
+            Membership(
+                list=marketing_list.name,
+                kind=marketing_list.kind,
+                state=member.state,
+                reason=member.state_reason,
+                state_changed_at=member.state_changed_at,
+                added_at=member.created_at,
+                in_query_result=member.is_current if marketing_list.kind == "query" else None,
+                fields=member.fields,
+                book=book.name if book else None,
+            )
         )
         found.event(member.created_at, f"added to list {marketing_list.name!r}")
         if member.state_changed_at is not None:
@@ -105,20 +232,16 @@ def explain_email(session: Session, raw_email: str, *, integration: str | None =
     contacts_query = contacts_query.where(Contact.email == email)
     if only is not None:
         contacts_query = contacts_query.where(Contact.integration_id == only)
-    book_rows: dict[int, dict[str, Any]] = {}
+    book_rows: dict[int, BookMembership] = {}  # by the book's primary key
     for contact, integration_name in session.execute(contacts_query.order_by(Contact.integration_id)).all():
-        view = _contact_view(session, found, contact, integration_name)
+        view, rows = _contact_view(session, found, contact, integration_name)
         found.contacts.append(view)
-        for row in view["books"]:
-            book_rows[row["_book_pk"]] = row
-    for contact_view in found.contacts:
-        for row in contact_view["books"]:
-            row.pop("_book_pk")
+        book_rows.update(rows)
     _campaigns(session, found, email, member_ids, only)
     found.verdicts = [
         _verdict(m, lst, book, book_rows.get(book.id) if book else None) for m, lst, book in members
     ]
-    found.timeline.sort(key=lambda e: e["time"])
+    found.timeline.sort(key=lambda e: e.time)
     return found
 
 
@@ -137,19 +260,16 @@ def _members(
     return [(m, lst, book) for m, lst, book in session.execute(query).all()]
 
 
-def _contact_view(session: Session, found: Explanation, contact: Contact, integration: str) -> dict[str, Any]:
+def _contact_view(
+    session: Session, found: Explanation, contact: Contact, integration: str
+) -> tuple[ContactView, dict[int, BookMembership]]:
+    """The contact, and its book rows by the book's primary key."""
     if contact.unsubscribed_at is not None or contact.status not in (None, *ACTIVE_CONTACT_STATUSES):
         found.opt_outs.append(
-            {
-                "integration": integration,
-                "scope": "account",
-                "book": None,
-                "status": contact.status,
-                "date": contact.unsubscribed_at,
-            }
+            AccountOptOut(integration=integration, status=contact.status, date=contact.unsubscribed_at)
         )
         found.event(contact.unsubscribed_at, f"{contact.status} in the Dotmailer account ({integration})")
-    books = []
+    books: dict[int, BookMembership] = {}
     rows = session.execute(
         select(AddressBookContact, AddressBook, ListMember)
         .join(AddressBook, AddressBook.id == AddressBookContact.address_book_id)
@@ -165,14 +285,14 @@ def _contact_view(session: Session, found: Explanation, contact: Contact, integr
         )
         upload_view = None
         if upload is not None:
-            upload_view = {
-                "import_id": upload.import_id,
-                "status": upload.status,
-                "rows": upload.row_count,
-                "created_at": upload.created_at,
-                "finished_at": upload.finished_at,
-                "error": upload.error,
-            }
+            upload_view = UploadView(
+                import_id=upload.import_id,
+                status=upload.status,
+                rows=upload.row_count,
+                created_at=upload.created_at,
+                finished_at=upload.finished_at,
+                error=upload.error,
+            )
             found.event(
                 upload.created_at,
                 f"upload {upload.import_id} to book {book.name!r} ({upload.row_count} rows)",
@@ -186,14 +306,13 @@ def _contact_view(session: Session, found: Explanation, contact: Contact, integr
         opted_out = abc.status not in (None, *ACTIVE_CONTACT_STATUSES) or abc.unsubscribed_at is not None
         if opted_out:
             found.opt_outs.append(
-                {
-                    "integration": integration,
-                    "scope": "book",
-                    "book": book.name,
-                    "status": abc.status,
-                    "reason": abc.unsubscribe_reason,
-                    "date": abc.unsubscribed_at,
-                }
+                BookOptOut(
+                    integration=integration,
+                    book=book.name,
+                    status=abc.status,
+                    reason=abc.unsubscribe_reason,
+                    date=abc.unsubscribed_at,
+                )
             )
             found.event(abc.unsubscribed_at, f"{abc.status} in book {book.name!r} (read from Dotmailer)")
         pending_removal = bool(
@@ -212,46 +331,44 @@ def _contact_view(session: Session, found: Explanation, contact: Contact, integr
             )
         if pending_removal:
             found.pending_removals.append(
-                {
-                    "integration": integration,
-                    "book": book.name,
-                    "why": "its list member is no longer subscribed"
+                PendingRemoval(
+                    integration=integration,
+                    book=book.name,
+                    why="its list member is no longer subscribed"
                     if member is not None
                     else "its list member is gone",
-                }
+                )
             )
         if abc.sent_at is not None:
             found.event(abc.sent_at, f"sent to book {book.name!r} as {abc.operation or 'row'}")
-        books.append(
-            {
-                "_book_pk": book.id,
-                "book": book.name,
-                "book_id": book.origin_id,
-                "status": abc.status,
-                "added_by_dotsync": abc.added_by_dotsync,
-                "scheduled": abc.scheduled,
-                "operation": abc.operation,
-                "last_sent_at": abc.sent_at,
-                "last_upload": upload_view,
-                "unsubscribed_at": abc.unsubscribed_at,
-                "unsubscribe_reason": abc.unsubscribe_reason,
-                "export_failures": abc.export_failures,
-                "pending_removal": pending_removal,
-                "removal_sent_at": abc.removal_requested_at,
-                "removal_attempts": abc.removal_attempts,
-            }
+        books[book.id] = BookMembership(
+            book=book.name,
+            book_id=book.origin_id,
+            status=abc.status,
+            added_by_dotsync=abc.added_by_dotsync,
+            scheduled=abc.scheduled,
+            operation=abc.operation,
+            last_sent_at=abc.sent_at,
+            last_upload=upload_view,
+            unsubscribed_at=abc.unsubscribed_at,
+            unsubscribe_reason=abc.unsubscribe_reason,
+            export_failures=abc.export_failures,
+            pending_removal=pending_removal,
+            removal_sent_at=abc.removal_requested_at,
+            removal_attempts=abc.removal_attempts,
         )
-    return {
-        "integration": integration,
-        "dotmailer_id": contact.origin_id,
-        "status": contact.status,
-        "opt_in_type": contact.opt_in_type,
-        "email_type": contact.email_type,
-        "unsubscribed_at": contact.unsubscribed_at,
-        "data_fields": contact.data_fields,
-        "first_seen_at": contact.created_at,
-        "books": books,
-    }
+    view = ContactView(
+        integration=integration,
+        dotmailer_id=contact.origin_id,
+        status=contact.status,
+        opt_in_type=contact.opt_in_type,
+        email_type=contact.email_type,
+        unsubscribed_at=contact.unsubscribed_at,
+        data_fields=contact.data_fields,
+        first_seen_at=contact.created_at,
+        books=list(books.values()),
+    )
+    return view, books
 
 
 def _campaigns(
@@ -278,21 +395,21 @@ def _campaigns(
         stat = stats.get(campaign.id)
         activity = activities.get(campaign.id)
         found.campaigns.append(
-            {
-                "integration": integration,
-                "campaign": campaign.name,
-                "campaign_id": campaign.origin_id,
-                "opens": stat.open_count if stat else (activity.num_opens if activity else None),
-                "clicks": stat.click_count if stat else (activity.num_clicks if activity else None),
-                "bounces": stat.bounce_count if stat else None,
-                "unsubscribes": stat.unsubscribe_count if stat else None,
-                "last_contacted_at": stat.last_contacted_at if stat else None,
-                "date_sent": activity.date_sent if activity else None,
-                "first_opened_at": activity.date_first_opened if activity else None,
-                "hard_bounced": activity.hard_bounced if activity else None,
-                "soft_bounced": activity.soft_bounced if activity else None,
-                "unsubscribed": activity.unsubscribed if activity else None,
-            }
+            CampaignStats(
+                integration=integration,
+                campaign=campaign.name,
+                campaign_id=campaign.origin_id,
+                opens=stat.open_count if stat else (activity.num_opens if activity else None),
+                clicks=stat.click_count if stat else (activity.num_clicks if activity else None),
+                bounces=stat.bounce_count if stat else None,
+                unsubscribes=stat.unsubscribe_count if stat else None,
+                last_contacted_at=stat.last_contacted_at if stat else None,
+                date_sent=activity.date_sent if activity else None,
+                first_opened_at=activity.date_first_opened if activity else None,
+                hard_bounced=activity.hard_bounced if activity else None,
+                soft_bounced=activity.soft_bounced if activity else None,
+                unsubscribed=activity.unsubscribed if activity else None,
+            )
         )
         if activity is not None:
             found.event(activity.date_sent, f"campaign {campaign.name!r} sent")
@@ -312,26 +429,27 @@ def _campaigns(
 
 
 def _verdict(
-    member: ListMember, marketing_list: MarketingList, book: AddressBook | None, row: dict[str, Any] | None
-) -> dict[str, Any]:
+    member: ListMember, marketing_list: MarketingList, book: AddressBook | None, row: BookMembership | None
+) -> Verdict:
     """One line answering "is this email in the list's book, and why (not)?"."""
-    verdict: dict[str, Any] = {"list": marketing_list.name, "book": book.name if book else None}
     if book is None:
-        verdict.update(in_book=False, why="the list is not connected to an address book")
-        return verdict
+        return Verdict(marketing_list.name, None, False, "the list is not connected to an address book")
     in_book = (
         row is not None
-        and row["status"] in ACTIVE_CONTACT_STATUSES
-        and row["last_sent_at"] is not None
-        and row.get("removal_sent_at") is None
+        and row.status in ACTIVE_CONTACT_STATUSES
+        and row.last_sent_at is not None
+        and row.removal_sent_at is None
     )
-    if row is not None and row["status"] not in (None, *ACTIVE_CONTACT_STATUSES):
-        why = f"opted out in Dotmailer ({row['status']}); dotsync never adds it back"
+    removed_next = (
+        "; it will be removed from the book at the next export" if row and row.pending_removal else ""
+    )
+    if row is not None and row.status not in (None, *ACTIVE_CONTACT_STATUSES):
+        why = f"opted out in Dotmailer ({row.status}); dotsync never adds it back"
         in_book = False
-    elif row is not None and row.get("removal_sent_at") is not None:
+    elif row is not None and row.removal_sent_at is not None:
         why = (
-            f"its removal was sent to Dotmailer at {row['removal_sent_at']:%Y-%m-%d %H:%M} UTC "
-            f"(attempt {row['removal_attempts']}); Dotmailer applies removals later, dotsync waits to see it gone"
+            f"its removal was sent to Dotmailer at {row.removal_sent_at:%Y-%m-%d %H:%M} UTC "
+            f"(attempt {row.removal_attempts}); Dotmailer applies removals later, dotsync waits to see it gone"
             + (
                 "; re-added to the list, it is sent again then"
                 if member.state == MemberState.SUBSCRIBED
@@ -339,25 +457,20 @@ def _verdict(
             )
         )
     elif marketing_list.kind == "query" and not member.is_current:
-        why = "no longer in the query's result" + (
-            "; it will be removed from the book at the next export" if row and row["pending_removal"] else ""
-        )
+        why = "no longer in the query's result" + removed_next
     elif member.state != MemberState.SUBSCRIBED:
         reason = f" ({member.state_reason})" if member.state_reason else ""
-        why = f"{member.state} in the list{reason}" + (
-            "; it will be removed from the book at the next export" if row and row["pending_removal"] else ""
-        )
-    elif row is None or row["last_sent_at"] is None:
-        upload = row["last_upload"] if row else None
-        if upload and upload["status"] == ImportStatus.NOT_FINISHED:
-            why = f"upload {upload['import_id']} is still being processed by Dotmailer"
+        why = f"{member.state} in the list{reason}" + removed_next
+    elif row is None or row.last_sent_at is None:
+        upload = row.last_upload if row else None
+        if upload and upload.status == ImportStatus.NOT_FINISHED:
+            why = f"upload {upload.import_id} is still being processed by Dotmailer"
         else:
             why = "subscribed, not sent yet: the next export adds it"
-    elif row["scheduled"]:
+    elif row.scheduled:
         why = "in the book; a change is scheduled for the next export"
-    elif row["last_upload"] and row["last_upload"]["status"] == ImportStatus.NOT_FINISHED:
-        why = f"sent; upload {row['last_upload']['import_id']} is still being processed by Dotmailer"
+    elif row.last_upload and row.last_upload.status == ImportStatus.NOT_FINISHED:
+        why = f"sent; upload {row.last_upload.import_id} is still being processed by Dotmailer"
     else:
         why = "in the book, up to date"
-    verdict.update(in_book=in_book, why=why)
-    return verdict
+    return Verdict(marketing_list.name, book.name, in_book, why)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -153,29 +154,80 @@ def delete_integration(session: Session, name: str) -> None:
     session.flush()
 
 
-def integration_view(session: Session, integration: Integration) -> dict[str, Any]:
-    """A JSON-safe description of an integration. Never includes the password."""
+@dataclass(frozen=True)
+class IntegrationView:
+    """An integration as ``integration list|show`` show it. Never its password."""
+
+    name: str
+    username: str
+    api_url: str
+    api_endpoint: str | None
+    owner: str | None
+    active: bool
+    address_books: int
+    connected_books: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CredentialsView:
+    """``integration check``: what Dotmailer said of a stored integration's credentials."""
+
+    integration: str
+    account: str | None
+    main_email: str | None
+    api_endpoint: str | None
+    calls_remaining: int | None
+
+
+def _view(session: Session, integration: Integration) -> IntegrationView:
     books = session.scalars(select(AddressBook).where(AddressBook.integration_id == integration.id)).all()
-    return {
-        "name": integration.name,
-        "username": integration.username,
-        "api_url": integration.api_url,
-        "api_endpoint": integration.api_endpoint,
-        "owner": integration.owner,
-        "active": integration.is_active,
-        "address_books": len(books),
-        "connected_books": sum(1 for b in books if b.marketing_list_id is not None),
-        "created_at": integration.created_at,
-        "updated_at": integration.updated_at,
-    }
+    return IntegrationView(
+        name=integration.name,
+        username=integration.username,
+        api_url=integration.api_url,
+        api_endpoint=integration.api_endpoint,
+        owner=integration.owner,
+        active=integration.is_active,
+        address_books=len(books),
+        connected_books=sum(1 for b in books if b.marketing_list_id is not None),
+        created_at=integration.created_at,
+        updated_at=integration.updated_at,
+    )
 
 
-def list_integrations(session: Session) -> list[dict[str, Any]]:
-    """``integration list``: every integration's view, by name."""
+def show_integration(session: Session, name: str) -> IntegrationView:
+    """``integration show``."""
+    return _view(session, get_integration(session, name))
+
+
+def list_integrations(session: Session) -> list[IntegrationView]:
+    """``integration list``: every integration, by name."""
     return [
-        integration_view(session, integration)
+        _view(session, integration)
         for integration in session.scalars(select(Integration).order_by(Integration.name))
     ]
+
+
+def check_integration(session: Session, box: SecretBox, name: str, **client_kwargs: Any) -> CredentialsView:
+    """``integration check``: call ``account-info`` with the stored credentials and keep the endpoint it names;
+    refused credentials raise the client's authentication error (exit 3)."""
+    integration = get_integration(session, name)
+    result = check_credentials(
+        integration.username,
+        box.decrypt(integration.password_encrypted),
+        integration.api_url,
+        **client_kwargs,
+    )
+    integration.api_endpoint = result.api_endpoint
+    return CredentialsView(
+        integration=name,
+        account=result.account_name,
+        main_email=result.main_email,
+        api_endpoint=result.api_endpoint,
+        calls_remaining=result.calls_remaining,
+    )
 
 
 def check_credentials(username: str, password: str, api_url: str, **client_kwargs: Any) -> CheckResult:

@@ -1,6 +1,6 @@
 """Marketing list management: create (static or query-backed), import, add/remove/unsubscribe, show, delete.
 
-Functions take a Session and plain values, and return plain results or JSON-safe views; the CLI renders them.
+Functions take a Session and plain values, and return plain results or typed views; the CLI renders them.
 Bulk member work goes through :mod:`dotsync.lists.members` on ``session.connection()``, inside the caller's
 one transaction, so a failed create or import leaves nothing behind. A query-backed list's source URL is
 encrypted with the :class:`~dotsync.secret.SecretBox` and only ever shown masked.
@@ -32,6 +32,7 @@ from dotsync.lists.members import (
     KIND_STATIC,
     ImportResult,
     LoadResult,
+    RefreshResult,
     load_csv,
 )
 from dotsync.lists.source import SourceError, mask_url, normalise_source_url, refresh_query_list
@@ -183,7 +184,7 @@ def _create_query_list(
     session.add(marketing_list)
     session.flush()
     try:
-        result = refresh_query_list(
+        result: RefreshResult = refresh_query_list(
             session.connection(), marketing_list, box, now=now, progress=progress, rejects_path=rejects_path
         )
     except SourceError as exc:
@@ -359,22 +360,81 @@ def unsubscribe_member(session: Session, name: str, email: str, *, now: datetime
     return MemberChange(address, MemberOutcome.UNSUBSCRIBED, MemberState.UNSUBSCRIBED)
 
 
-def _counts(session: Session, list_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts: dict[int, dict[str, int]] = {
-        i: {MemberState.SUBSCRIBED: 0, MemberState.UNSUBSCRIBED: 0, MemberState.REMOVED: 0, "left_query": 0}
-        for i in list_ids
+@dataclass(frozen=True)
+class MemberCounts:
+    """A list's members per state (current members only), their total, and those that left a query's result."""
+
+    subscribed: int
+    unsubscribed: int
+    removed: int
+    total: int
+    left_query: int
+
+
+@dataclass(frozen=True)
+class ListBookView:
+    """The address book a list is connected to."""
+
+    name: str
+    id: int
+    integration: str
+    connected_at: datetime | None
+    missing_since: datetime | None
+    sync_status: str | None
+    sync_error: str | None  # or why the mass-change guard holds its export
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A list as ``list ls|show`` show it; its source URL only ever masked."""
+
+    name: str
+    kind: str
+    email_column: str
+    fields: list[str]
+    source: str | None
+    query: str | None
+    members: MemberCounts
+    address_book: ListBookView | None
+    refreshed_at: datetime | None
+    source_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """One member as ``list members`` shows it."""
+
+    email: str
+    state: str
+    reason: str | None
+    changed_at: datetime | None
+    current: bool
+    fields: dict[str, Any]
+
+
+def _counts(session: Session, list_ids: list[int]) -> dict[int, MemberCounts]:
+    found: dict[int, dict[str, int]] = {i: {} for i in list_ids}
+    if list_ids:
+        rows = session.execute(
+            select(ListMember.list_id, ListMember.state, ListMember.is_current, func.count())
+            .where(ListMember.list_id.in_(list_ids))
+            .group_by(ListMember.list_id, ListMember.state, ListMember.is_current)
+        )
+        for list_id, state, current, count in rows:
+            key = state if current else "left_query"
+            found[list_id][key] = found[list_id].get(key, 0) + int(count)
+    return {
+        list_id: MemberCounts(
+            subscribed=by_state.get(MemberState.SUBSCRIBED, 0),
+            unsubscribed=by_state.get(MemberState.UNSUBSCRIBED, 0),
+            removed=by_state.get(MemberState.REMOVED, 0),
+            total=sum(by_state.get(state, 0) for state in MemberState),
+            left_query=by_state.get("left_query", 0),
+        )
+        for list_id, by_state in found.items()
     }
-    if not list_ids:
-        return counts
-    rows = session.execute(
-        select(ListMember.list_id, ListMember.state, ListMember.is_current, func.count())
-        .where(ListMember.list_id.in_(list_ids))
-        .group_by(ListMember.list_id, ListMember.state, ListMember.is_current)
-    )
-    for list_id, state, current, count in rows:
-        key = state if current else "left_query"
-        counts[list_id][key] = counts[list_id].get(key, 0) + int(count)
-    return counts
 
 
 def _source(box: SecretBox, marketing_list: MarketingList) -> str | None:
@@ -386,66 +446,49 @@ def _source(box: SecretBox, marketing_list: MarketingList) -> str | None:
         return "(encrypted with another secret key)"
 
 
-def _view(box: SecretBox, marketing_list: MarketingList, counts: dict[str, int]) -> dict[str, Any]:
+def _view(box: SecretBox, marketing_list: MarketingList, counts: MemberCounts) -> ListView:
     book = marketing_list.address_book
-    members = {state: counts.get(state, 0) for state in MemberState}
-    return {
-        "name": marketing_list.name,
-        "kind": marketing_list.kind,
-        "email_column": marketing_list.email_column,
-        "fields": list(marketing_list.field_columns or []),
-        "source": _source(box, marketing_list),
-        "query": marketing_list.query,
-        "members": {**members, "total": sum(members.values()), "left_query": counts.get("left_query", 0)},
-        "address_book": None
+    return ListView(
+        name=marketing_list.name,
+        kind=marketing_list.kind,
+        email_column=marketing_list.email_column,
+        fields=list(marketing_list.field_columns or []),
+        source=_source(box, marketing_list),
+        query=marketing_list.query,
+        members=counts,
+        address_book=None
         if book is None
-        else {
-            "name": book.name,
-            "id": book.origin_id,
-            "integration": book.integration.name,
-            "connected_at": book.connected_at,
-            "missing_since": book.missing_since,
-            "sync_status": book.sync_status,
-            "sync_error": book.guard_held_reason or book.sync_error,
-        },
-        "refreshed_at": marketing_list.refreshed_at,
-        "source_error": marketing_list.source_error,
-        "created_at": marketing_list.created_at,
-        "updated_at": marketing_list.updated_at,
-    }
+        else ListBookView(
+            name=book.name,
+            id=book.origin_id,
+            integration=book.integration.name,
+            connected_at=book.connected_at,
+            missing_since=book.missing_since,
+            sync_status=book.sync_status,
+            sync_error=book.guard_held_reason or book.sync_error,
+        ),
+        refreshed_at=marketing_list.refreshed_at,
+        source_error=marketing_list.source_error,
+        created_at=marketing_list.created_at,
+        updated_at=marketing_list.updated_at,
+    )
 
 
-def list_views(session: Session, box: SecretBox) -> list[dict[str, Any]]:
+def list_views(session: Session, box: SecretBox) -> list[ListView]:
     """Every list, by name, with member counts per state and its connected book (never a full source URL)."""
     lists = list(session.scalars(select(MarketingList).order_by(MarketingList.name)))
     counts = _counts(session, [m.id for m in lists])
     return [_view(box, m, counts[m.id]) for m in lists]
 
 
-def list_view(session: Session, box: SecretBox, name: str) -> dict[str, Any]:
+def list_view(session: Session, box: SecretBox, name: str) -> ListView:
     """One list: kind, masked source, email column, fields, counts per state, connected book."""
     marketing_list = get_list(session, name)
     return _view(box, marketing_list, _counts(session, [marketing_list.id])[marketing_list.id])
 
 
-def member_view(
-    email: str, state: str, reason: str | None, changed_at: datetime | None, current: bool, fields: Any
-) -> dict[str, Any]:
-    """A JSON-safe member: email, state, reason, changed_at (ISO 8601), current, fields."""
-    return {
-        "email": email,
-        "state": state,
-        "reason": reason,
-        "changed_at": changed_at.isoformat() if changed_at is not None else None,
-        "current": bool(current),
-        "fields": fields or {},
-    }
-
-
-def iter_members(
-    session: Session, name: str, *, state: str = MemberState.SUBSCRIBED
-) -> Iterator[dict[str, Any]]:
-    """The list's members as JSON-safe views, by email, streamed from the database.
+def iter_members(session: Session, name: str, *, state: str = MemberState.SUBSCRIBED) -> Iterator[MemberView]:
+    """The list's members, by email, streamed from the database.
 
     ``state`` subscribed/unsubscribed/removed: current members in that state (members that left a query's
     result are not current); ``all``: every member, current or not. The list is looked up at once, so an
@@ -469,10 +512,10 @@ def iter_members(
     if state != STATE_ALL:
         stmt = stmt.where(ListMember.state == state, ListMember.is_current.is_(True))
 
-    def generate() -> Iterator[dict[str, Any]]:
+    def generate() -> Iterator[MemberView]:
         result = session.execute(stmt, execution_options={"yield_per": 1000})
-        for row in result:
-            yield member_view(*row)
+        for email, member_state, reason, changed_at, current, fields in result:
+            yield MemberView(email, member_state, reason, changed_at, bool(current), fields or {})
 
     return generate()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,86 @@ from dotsync.sync.runs import killed_run_ids
 STUCK_AFTER = timedelta(hours=2)
 
 
-def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class RateLimitView:
+    """Dotmailer's rate-limit scheme as last seen (tiered per minute, or hourly), the last limit hit, and until
+    when no call is made (after a 429 whose reset was further away than a run may wait)."""
+
+    scheme: str | None
+    last_hit: str | None
+    last_hit_at: datetime | None
+    resume_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RunBrief:
+    """A run, in a line."""
+
+    id: int
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str  # a RunOutcome; "killed" for a run whose process died
+    api_calls: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class BookStatus:
+    """A connected book's export state."""
+
+    book: str
+    book_id: int
+    list: str | None
+    sync_status: str | None
+    error: str | None
+    held: str | None
+    missing_since: datetime | None
+    last_exported_at: datetime | None
+    pending_imports: int
+    stuck_imports: Sequence[str]  # (not list[...]: the field `list` above hides the type here)
+    pending_removals: int
+    removal_note: str | None
+    members: dict[str, int]  # per state, the states that have members
+
+
+@dataclass(frozen=True)
+class IntegrationStatus:
+    """``status``: one integration's health."""
+
+    integration: str
+    active: bool
+    api_calls_last_hour: int
+    rate_limit: RateLimitView
+    last_runs: dict[str, RunBrief]  # the last import, export and sync run, by kind, those there are
+    books: list[BookStatus]
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One connector or book export of a run."""
+
+    name: str
+    scope: str | None
+    outcome: str
+    counts: dict[str, Any]
+    api_calls: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunView(RunBrief):
+    """``runs``: a run with its integration, where it ran, its counts (with its notes) and its steps."""
+
+    integration: str | None
+    host: str | None
+    pid: int | None
+    counts: dict[str, Any]
+    steps: list[StepView]
+
+
+def status_view(session: Session, now: datetime) -> list[IntegrationStatus]:
     views = []
     for integration in session.scalars(select(Integration).order_by(Integration.name)):
         last_runs = {}
@@ -40,36 +120,34 @@ def status_view(session: Session, now: datetime) -> list[dict[str, Any]]:
                 .limit(1)
             )
             if run is not None:
-                last_runs[kind] = _run_brief(run, killed=_killed(session, [run]))
+                last_runs[kind.value] = _run_brief(run, killed=_killed(session, [run]))
         calls = session.scalar(
             select(func.coalesce(func.sum(Run.api_calls), 0)).where(
                 Run.integration_id == integration.id, Run.started_at >= now - timedelta(hours=1)
             )
         )
         views.append(
-            {
-                "integration": integration.name,
-                "active": integration.is_active,
-                "api_calls_last_hour": int(calls or 0),
-                "rate_limit": _rate_limit_view(integration, now),
-                "last_runs": last_runs,
-                "books": [_book_view(session, book, now) for book in _connected(session, integration.id)],
-                "problems": _problems(session, integration.id, now),
-            }
+            IntegrationStatus(
+                integration=integration.name,
+                active=integration.is_active,
+                api_calls_last_hour=int(calls or 0),
+                rate_limit=_rate_limit_view(integration, now),
+                last_runs=last_runs,
+                books=[_book_view(session, book, now) for book in _connected(session, integration.id)],
+                problems=_problems(session, integration.id, now),
+            )
         )
     return views
 
 
-def _rate_limit_view(integration: Integration, now: datetime) -> dict[str, Any]:
-    """Dotmailer's rate-limit scheme as last seen (tiered per minute, or hourly), the last limit hit, and
-    until when no call is made (after a 429 whose reset was further away than a run may wait)."""
+def _rate_limit_view(integration: Integration, now: datetime) -> RateLimitView:
     until = integration.rate_limited_until
-    return {
-        "scheme": integration.rate_limit_scheme,
-        "last_hit": integration.rate_limit_hit,
-        "last_hit_at": integration.rate_limit_hit_at,
-        "resume_at": until if until is not None and until > now else None,
-    }
+    return RateLimitView(
+        scheme=integration.rate_limit_scheme,
+        last_hit=integration.rate_limit_hit,
+        last_hit_at=integration.rate_limit_hit_at,
+        resume_at=until if until is not None and until > now else None,
+    )
 
 
 def _connected(session: Session, integration_id: int) -> list[AddressBook]:
@@ -82,7 +160,7 @@ def _connected(session: Session, integration_id: int) -> list[AddressBook]:
     )
 
 
-def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, Any]:
+def _book_view(session: Session, book: AddressBook, now: datetime) -> BookStatus:
     marketing_list = session.get(MarketingList, book.marketing_list_id)
     pending = session.execute(
         select(ContactExport.import_id, ContactExport.created_at).where(
@@ -106,21 +184,21 @@ def _book_view(session: Session, book: AddressBook, now: datetime) -> dict[str, 
             AddressBookContact.removal_requested_at.is_not(None),
         )
     )
-    return {
-        "book": book.name,
-        "book_id": book.origin_id,
-        "list": marketing_list.name if marketing_list else None,
-        "sync_status": book.sync_status,
-        "error": book.sync_error,
-        "held": book.guard_held_reason,
-        "missing_since": book.missing_since,
-        "last_exported_at": book.last_exported_at,
-        "pending_imports": len(pending),
-        "stuck_imports": stuck,
-        "pending_removals": int(pending_removals or 0),
-        "removal_note": book.removal_note,
-        "members": {state: int(n) for state, n in states.items()},
-    }
+    return BookStatus(
+        book=book.name,
+        book_id=book.origin_id,
+        list=marketing_list.name if marketing_list else None,
+        sync_status=book.sync_status,
+        error=book.sync_error,
+        held=book.guard_held_reason,
+        missing_since=book.missing_since,
+        last_exported_at=book.last_exported_at,
+        pending_imports=len(pending),
+        stuck_imports=stuck,
+        pending_removals=int(pending_removals or 0),
+        removal_note=book.removal_note,
+        members={state: int(n) for state, n in states.items()},
+    )
 
 
 def _problems(session: Session, integration_id: int, now: datetime) -> list[str]:
@@ -159,7 +237,11 @@ def _killed(session: Session, candidates: Sequence[Run]) -> set[int]:
     return killed_run_ids(session, bind, candidates)
 
 
-def _run_brief(run: Run, killed: Collection[int] = ()) -> dict[str, Any]:
+def _run_brief(run: Run, killed: Collection[int] = ()) -> RunBrief:
+    return RunBrief(**_brief(run, killed))
+
+
+def _brief(run: Run, killed: Collection[int]) -> dict[str, Any]:
     return {
         "id": run.id,
         "kind": run.kind,
@@ -171,7 +253,7 @@ def _run_brief(run: Run, killed: Collection[int] = ()) -> dict[str, Any]:
     }
 
 
-def runs_view(session: Session, *, integration: str | None, limit: int) -> list[dict[str, Any]]:
+def runs_view(session: Session, *, integration: str | None, limit: int) -> list[RunView]:
     query = select(Run, Integration.name).outerjoin(Integration, Integration.id == Run.integration_id)
     if integration is not None:
         get_integration(session, integration)  # an unknown name is bad input (exit 2), not an empty history
@@ -182,23 +264,13 @@ def runs_view(session: Session, *, integration: str | None, limit: int) -> list[
     for run, name in rows:
         steps = session.scalars(select(RunStep).where(RunStep.run_id == run.id).order_by(RunStep.id)).all()
         views.append(
-            {
-                **_run_brief(run, killed),
-                "integration": name,
-                "host": run.host,
-                "pid": run.pid,
-                "counts": run.counts,  # with the run's notes (e.g. rows skipped, reports gone)
-                "steps": [
-                    {
-                        "name": s.name,
-                        "scope": s.scope,
-                        "outcome": s.outcome,
-                        "counts": s.counts,
-                        "api_calls": s.api_calls,
-                        "error": s.error,
-                    }
-                    for s in steps
-                ],
-            }
+            RunView(
+                **_brief(run, killed),
+                integration=name,
+                host=run.host,
+                pid=run.pid,
+                counts=run.counts,  # with the run's notes (e.g. rows skipped, reports gone)
+                steps=[StepView(s.name, s.scope, s.outcome, s.counts, s.api_calls, s.error) for s in steps],
+            )
         )
     return views

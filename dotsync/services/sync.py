@@ -1,14 +1,16 @@
 """The sync commands as services: ``integration sync`` (import), ``dotmailer export`` and ``sync`` (both).
 
 The CLI reaches the sync engine only through this module (``.importlinter``): it takes what it passes in and
-renders from here too (``CONNECTORS``, ``ExportOptions``, ``AfterRun``, ``SyncReport``, ``SyncOutcome``, imported
-below).
+renders from here too (``CONNECTORS``, ``ExportOptions``, ``AfterRun``, ``SyncOutcome`` and the types of a
+report, imported below). A command's :class:`SyncReport` carries, per integration, :class:`SyncDetails`: the
+import's connectors and the export's books, typed, for the summary a person reads; ``--json`` prints the run's
+counts as the run history keeps them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, select
@@ -22,12 +24,15 @@ from dotsync.secret import SecretBox
 from dotsync.services.integrations import get_integration
 from dotsync.sync import runs
 from dotsync.sync.context import SyncContext
+from dotsync.sync.export import BookExport, ExportStatus
 from dotsync.sync.export.options import ExportOptions
-from dotsync.sync.importer import CONNECTORS, run_import
+from dotsync.sync.export.plan import Plan
+from dotsync.sync.importer import CONNECTORS, StepResult, run_import
 from dotsync.sync.orchestrator import (
     AfterRun,
     BodyResult,
     ClientFactory,
+    IntegrationOutcome,
     SyncOutcome,
     SyncReport,
     run_per_integration,
@@ -36,14 +41,38 @@ from dotsync.sync.orchestrator import (
 __all__ = [
     "CONNECTORS",
     "AfterRun",
+    "BookExport",
     "ExportOptions",
+    "ExportStatus",
+    "IntegrationOutcome",
+    "Plan",
+    "StepResult",
+    "SyncDetails",
     "SyncEnvironment",
     "SyncOutcome",
     "SyncReport",
     "dotmailer_export",
     "full_sync",
+    "import_address_books",
     "integration_sync",
 ]
+
+
+@dataclass
+class SyncDetails:
+    """What one integration's run did, typed: the import's connectors (None: no import ran) and the export's
+    books, in the order they ran."""
+
+    connectors: list[StepResult] | None = None
+    books: list[BookExport] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BooksImported:
+    """``integration create``'s first import of the address books: how many, or why it failed."""
+
+    books: int
+    error: str | None
 
 
 @dataclass
@@ -68,31 +97,37 @@ def _integration_ids(session: Session, name: str | None) -> list[int]:
     return list(session.scalars(select(Integration.id).where(Integration.is_active).order_by(Integration.id)))
 
 
-def _import_body(connectors: list[str] | None) -> Callable[[SyncContext, int], BodyResult]:
-    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+def _import_body(connectors: list[str] | None) -> Callable[[SyncContext, int], BodyResult[SyncDetails]]:
+    def body(ctx: SyncContext, run_id: int) -> BodyResult[SyncDetails]:
         result = run_import(ctx, run_id, connectors)
         return BodyResult(
             counts={"import": result.counts()},
             failures=[f"connector {s.name} failed: {s.error}" for s in result.failed],
             stopped_early=result.stopped_early,
-            details=result,
+            details=SyncDetails(connectors=result.steps),
         )
 
     return body
 
 
-def _export_body(options: ExportOptions) -> Callable[[SyncContext, int], BodyResult]:
-    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+def _export_body(options: ExportOptions) -> Callable[[SyncContext, int], BodyResult[SyncDetails]]:
+    def body(ctx: SyncContext, run_id: int) -> BodyResult[SyncDetails]:
         from dotsync.sync.export import run_export
 
-        return run_export(ctx, run_id, options)
+        exported = run_export(ctx, run_id, options)
+        return BodyResult(
+            counts=exported.counts,
+            failures=exported.failures,
+            stopped_early=exported.stopped_early,
+            details=SyncDetails(books=exported.details or []),
+        )
 
     return body
 
 
 def integration_sync(
     env: SyncEnvironment, *, integration: str | None, connectors: list[str] | None, force: bool
-) -> SyncReport:
+) -> SyncReport[SyncDetails]:
     """The import (Dotmailer -> dotsync) for one or every active integration."""
     unknown = [c for c in connectors or [] if c not in CONNECTORS]
     if unknown:
@@ -119,7 +154,9 @@ def integration_sync(
     return report
 
 
-def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: ExportOptions) -> SyncReport:
+def dotmailer_export(
+    env: SyncEnvironment, *, integration: str | None, options: ExportOptions
+) -> SyncReport[SyncDetails]:
     """The export (dotsync -> Dotmailer) for one or every active integration."""
     with env.sessions() as session:
         ids = _integration_ids(session, integration)
@@ -144,7 +181,7 @@ def dotmailer_export(env: SyncEnvironment, *, integration: str | None, options: 
 
 def full_sync(
     env: SyncEnvironment, *, list_name: str | None, integration: str | None, options: ExportOptions
-) -> SyncReport:
+) -> SyncReport[SyncDetails]:
     """Import then export under one lock; with a list, only that list's book is exported."""
     with env.sessions() as session:
         _check_confirmations(session, options.confirm_mass_change)
@@ -155,7 +192,7 @@ def full_sync(
         else:
             ids = _integration_ids(session, integration)
 
-    def body(ctx: SyncContext, run_id: int) -> BodyResult:
+    def body(ctx: SyncContext, run_id: int) -> BodyResult[SyncDetails]:
         imported = _import_body(None)(ctx, run_id)
         if imported.stopped_early:
             return imported
@@ -164,7 +201,10 @@ def full_sync(
             counts={**imported.counts, **exported.counts},
             failures=imported.failures + exported.failures,
             stopped_early=exported.stopped_early,
-            details={"import": imported.details, "export": exported.details},
+            details=SyncDetails(
+                connectors=imported.details.connectors if imported.details else None,
+                books=exported.details.books if exported.details else [],
+            ),
         )
 
     report = run_per_integration(
@@ -183,6 +223,16 @@ def full_sync(
     if not options.dry_run:
         runs.prune_history(env.sessions, env.now(), env.retention_days)
     return report
+
+
+def import_address_books(env: SyncEnvironment, integration: str) -> BooksImported:
+    """The ``address_book`` connector for one integration, at once (after ``integration create``)."""
+    report = integration_sync(env, integration=integration, connectors=["address_book"], force=False)
+    (outcome,) = report.outcomes
+    if outcome.outcome != SyncOutcome.SUCCESS:
+        return BooksImported(0, outcome.error or outcome.outcome)
+    steps = outcome.details.connectors if outcome.details and outcome.details.connectors else []
+    return BooksImported(sum(step.counts.get("seen", 0) for step in steps), None)
 
 
 def _check_confirmations(session: Session, list_names: set[str]) -> None:

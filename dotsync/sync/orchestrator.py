@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,17 +37,21 @@ ClientFactory = Callable[[Integration], "DotmailerClient"]
 the transport), called here per integration and by the services that talk to Dotmailer outside a run."""
 
 
+D = TypeVar("D")
+
+
 @dataclass
-class BodyResult:
-    """What a sync body reports back: counts for the run row, failures, and notes for the user."""
+class BodyResult(Generic[D]):
+    """What a sync body reports back: counts for the run row, failures, why it stopped early, and ``details``
+    (whatever typed results its caller wants to show)."""
 
     counts: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     stopped_early: str | None = None
-    details: Any = None
+    details: D | None = None
 
 
-Body = Callable[[SyncContext, int], BodyResult]
+Body = Callable[[SyncContext, int], BodyResult[D]]
 AfterRun = Callable[[int, int], None]
 
 
@@ -71,20 +75,38 @@ class SyncOutcome(StrEnum):
 
 
 @dataclass
-class IntegrationOutcome:
+class IntegrationOutcome(Generic[D]):
+    """One integration's run of a sync command."""
+
     integration: str
     outcome: SyncOutcome
     run_id: int | None = None
     api_calls: int = 0
-    result: BodyResult | None = None
+    result: BodyResult[D] | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def details(self) -> D | None:
+        return self.result.details if self.result is not None else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of ``--json``: the run's counts as the run history keeps them."""
+        return {
+            "integration": self.integration,
+            "outcome": self.outcome,
+            "run_id": self.run_id,
+            "api_calls": self.api_calls,
+            "error": self.error,
+            "notes": self.notes,
+            "counts": self.result.counts if self.result else {},
+        }
+
 
 @dataclass
-class SyncReport:
+class SyncReport(Generic[D]):
     kind: RunKind
-    outcomes: list[IntegrationOutcome] = field(default_factory=list)
+    outcomes: list[IntegrationOutcome[D]] = field(default_factory=list)
 
     def raise_for_outcome(self) -> None:
         """Turn the outcomes into the command's exit: SyncFailedError (1), ConfigError (3) or LockedError (75)."""
@@ -109,17 +131,17 @@ def run_per_integration(
     integration_ids: list[int],
     kind: RunKind,
     make_client: ClientFactory,
-    body: Body,
+    body: Body[D],
     now: Callable[[], datetime],
     box: SecretBox | None = None,
     progress: Progress = no_progress,
     force: bool = False,
     safety_margin: int = 50,
     after_run: AfterRun | None = None,
-) -> SyncReport:
+) -> SyncReport[D]:
     """Run ``body`` for each integration under its lock; ``after_run(integration_id, run_id)`` is called once
     the run is recorded, still under the lock (alerts); its failure is logged, never the run's."""
-    report = SyncReport(kind=kind)
+    report: SyncReport[D] = SyncReport(kind=kind)
     for integration_id in integration_ids:
         with sessions() as session:
             integration = session.get(Integration, integration_id)
@@ -152,17 +174,17 @@ def _run_one(
     integration: Integration,
     kind: RunKind,
     make_client: ClientFactory,
-    body: Body,
+    body: Body[D],
     clock: Callable[[], datetime],
     box: SecretBox | None,
     progress: Progress,
     force: bool,
     safety_margin: int,
     after_run: AfterRun | None = None,
-) -> IntegrationOutcome:
+) -> IntegrationOutcome[D]:
     name = integration.name
     started = clock()
-    outcome = IntegrationOutcome(integration=name, outcome=SyncOutcome.SUCCESS)
+    outcome: IntegrationOutcome[D] = IntegrationOutcome(integration=name, outcome=SyncOutcome.SUCCESS)
     try:
         with integration_lock(engine, integration.id, name, kind):
             outcome.run_id = run_id = runs.start_run(sessions, kind, integration.id, started)
@@ -181,7 +203,7 @@ def _run_one(
                 force=force,
             )
             error: str | None = None
-            result: BodyResult | None = None
+            result: BodyResult[D] | None = None
             refused: dict[str, Any] = {}
             try:
                 with client:

@@ -83,7 +83,7 @@ class BookExport:
     removals_confirmed: int = 0
     removals_resent: int = 0
     error: str | None = None
-    plan: dict[str, Any] | None = None
+    plan: Plan | None = None  # a dry run's
 
     def counts(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -104,11 +104,12 @@ class BookExport:
         if self.error:
             data["error"] = self.error
         if self.plan is not None:
-            data["plan"] = self.plan
+            data["plan"] = self.plan.as_dict()
         return data
 
 
-def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyResult:
+def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyResult[list[BookExport]]:
+    """Export every connected book (or ``options.book_ids``); ``details`` are the books' outcomes, in order."""
     with ctx.sessions() as session:
         books = connected_books(session, ctx.integration_id, with_missing=True, ids=options.book_ids)
         for book in books:
@@ -117,7 +118,8 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
             b.id: session.scalar(select(MarketingList.name).where(MarketingList.id == b.marketing_list_id))
             for b in books
         }
-    result = BodyResult()
+    books_done: list[BookExport] = []
+    result = BodyResult(details=books_done)
     exports: dict[str, dict[str, Any]] = {}
     for book in books:
         outcome = BookExport(book=book.name, list_name=list_names[book.id])
@@ -148,6 +150,7 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
         if outcome.status.failed:
             result.failures.append(f"book {book.name!r}: {outcome.error}")
         exports[book.name] = outcome.counts()
+        books_done.append(outcome)
         runs.record_step(
             ctx.sessions,
             run_id,
@@ -161,7 +164,6 @@ def run_export(ctx: SyncContext, run_id: int, options: ExportOptions) -> BodyRes
             finished_at=ctx.clock(),
         )
     result.counts = {"export": exports}
-    result.details = exports
     return result
 
 
@@ -192,7 +194,7 @@ def _export_book(ctx: SyncContext, book: AddressBook, outcome: BookExport, optio
     plan, held = _plan(ctx, book, options)
     if options.dry_run:
         outcome.status = ExportStatus.DRY_RUN
-        outcome.plan = plan.as_dict()
+        outcome.plan = plan
         outcome.added, outcome.updated, outcome.removed = plan.added, plan.updated, len(plan.removals)
         outcome.unsubscribed = plan.state_changes
         return
