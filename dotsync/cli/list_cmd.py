@@ -311,7 +311,7 @@ def _print_list(view: svc.ListView) -> None:
         ("unsubscribed", members.unsubscribed),
         ("removed", members.removed),
     ]
-    if view.kind == "query":
+    if view.kind == svc.ListKind.QUERY:
         items += [
             ("left the query", members.left_query),
             ("refreshed", view.refreshed_at),

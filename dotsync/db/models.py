@@ -44,6 +44,13 @@ class MemberState(StrEnum):
     REMOVED = "removed"
 
 
+class ListKind(StrEnum):
+    """Where a list's members come from: files and hands, or a read-only SQL query (``MarketingList.kind``)."""
+
+    STATIC = "static"
+    QUERY = "query"
+
+
 class Operation(StrEnum):
     """How the next upload sends a book row: a contact new to Dotmailer, one new to the book, or an update
     (``AddressBookContact.operation``)."""

@@ -7,18 +7,10 @@ export build on these.
 
 from dotsync.lists.email import NormalisedEmail, normalise_email
 from dotsync.lists.hashing import fields_hash
-from dotsync.lists.members import (
-    KIND_QUERY,
-    KIND_STATIC,
-    ImportResult,
-    RefreshResult,
-    load_csv,
-)
+from dotsync.lists.members import ImportResult, RefreshResult, load_csv
 from dotsync.lists.source import SourceError, mask_url, refresh_query_list
 
 __all__ = [
-    "KIND_QUERY",
-    "KIND_STATIC",
     "ImportResult",
     "NormalisedEmail",
     "RefreshResult",

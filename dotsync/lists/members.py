@@ -49,8 +49,6 @@ from dotsync.lists.hashing import canonical_json, hash_canonical
 from dotsync.lists.rejects import DUPLICATE, Reject, RejectLog
 from dotsync.progress import Progress, no_progress
 
-KIND_STATIC = "static"
-KIND_QUERY = "query"
 WRITE_BATCH = 2000
 
 # (email, fields as canonical JSON text, fields_hash): one member ready to be written.

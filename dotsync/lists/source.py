@@ -31,12 +31,11 @@ from sqlalchemy.pool import NullPool
 
 from dotsync.db.bulk import batched
 from dotsync.db.engine import check_driver, missing_driver_message, with_default_driver
-from dotsync.db.models import MarketingList
+from dotsync.db.models import ListKind, MarketingList
 from dotsync.errors import EXIT_CONFIG, BadInputError, ConfigError, DotsyncError
 from dotsync.lists.columns import field_columns as other_columns
 from dotsync.lists.columns import find_email_column
 from dotsync.lists.members import (
-    KIND_QUERY,
     WRITE_BATCH,
     Member,
     MemberPreparer,
@@ -331,7 +330,7 @@ def refresh_query_list(
     ``refreshed_at``, ``source_error`` and ``field_columns`` are updated.
     """
     if (
-        marketing_list.kind != KIND_QUERY
+        marketing_list.kind != ListKind.QUERY
         or not marketing_list.query
         or not marketing_list.source_url_encrypted
     ):

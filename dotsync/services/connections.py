@@ -20,6 +20,7 @@ from dotsync.db.models import (
     FieldMapping,
     ImportStatus,
     Integration,
+    ListKind,
     ListMember,
     MarketingList,
 )
@@ -246,11 +247,11 @@ def _check_incoming(
     import_new_contacts: bool | None,
 ) -> None:
     """Refuse what cannot flow from Dotmailer into the list, before anything is changed (issue 15)."""
-    if two_way and marketing_list.kind != "static":
+    if two_way and marketing_list.kind != ListKind.STATIC:
         raise BadInputError(
             f"--two-way is refused: list {marketing_list.name!r} is a query list, its source is read-only"
         )
-    if import_new_contacts and marketing_list.kind != "static":
+    if import_new_contacts and marketing_list.kind != ListKind.STATIC:
         raise BadInputError(
             f"--import-new-contacts is refused: list {marketing_list.name!r} is a query list, "
             "its members come from its query"
@@ -351,7 +352,7 @@ def update_connection(
     # Two-way mappings are kept through a --map change when still mapped from one field, unless --one-way.
     was_two_way = {m.data_field_name for m in book.mappings if m.two_way}
     single = {d for f, d in parsed if "+" not in f}
-    wanted = (was_two_way & single if marketing_list.kind == "static" else set()) | set(two_way)
+    wanted = (was_two_way & single if marketing_list.kind == ListKind.STATIC else set()) | set(two_way)
     wanted -= set(one_way)
     mapped = {d for _f, d in parsed}
     for name in one_way:

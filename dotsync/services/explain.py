@@ -28,6 +28,7 @@ from dotsync.db.models import (
     ContactExport,
     ImportStatus,
     Integration,
+    ListKind,
     ListMember,
     MarketingEvent,
     MarketingList,
@@ -216,7 +217,7 @@ def explain_email(session: Session, raw_email: str, *, integration: str | None =
                 reason=member.state_reason,
                 state_changed_at=member.state_changed_at,
                 added_at=member.created_at,
-                in_query_result=member.is_current if marketing_list.kind == "query" else None,
+                in_query_result=member.is_current if marketing_list.kind == ListKind.QUERY else None,
                 fields=member.fields,
                 book=book.name if book else None,
             )
@@ -456,7 +457,7 @@ def _verdict(
                 else ""
             )
         )
-    elif marketing_list.kind == "query" and not member.is_current:
+    elif marketing_list.kind == ListKind.QUERY and not member.is_current:
         why = "no longer in the query's result" + removed_next
     elif member.state != MemberState.SUBSCRIBED:
         reason = f" ({member.state_reason})" if member.state_reason else ""

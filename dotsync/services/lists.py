@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dotsync.db.lookups import get_list
-from dotsync.db.models import ListMember, MarketingList, MemberState
+from dotsync.db.models import ListKind, ListMember, MarketingList, MemberState
 from dotsync.errors import BadInputError, ConfigError, NotFoundError
 from dotsync.lists.changes import next_change
 from dotsync.lists.columns import field_columns, find_email_column
@@ -28,8 +28,6 @@ from dotsync.lists.csvload import load_csv_new_list
 from dotsync.lists.email import normalise_email
 from dotsync.lists.hashing import fields_hash
 from dotsync.lists.members import (
-    KIND_QUERY,
-    KIND_STATIC,
     ImportResult,
     LoadResult,
     RefreshResult,
@@ -132,15 +130,15 @@ def create_list(
         )
     if csv_path is None:
         column = (email_column or "").strip() or "email"
-        session.add(MarketingList(name=name, kind=KIND_STATIC, email_column=column, field_columns=[]))
+        session.add(MarketingList(name=name, kind=ListKind.STATIC, email_column=column, field_columns=[]))
         session.flush()
-        return CreateResult(name, KIND_STATIC, column, None)
+        return CreateResult(name, ListKind.STATIC, column, None)
 
     with CsvFile(csv_path, encoding=encoding or DEFAULT_ENCODING) as csv_file:
         column = find_email_column(csv_file.header, email_column, source=str(csv_path))
         marketing_list = MarketingList(
             name=name,
-            kind=KIND_STATIC,
+            kind=ListKind.STATIC,
             email_column=column,
             field_columns=field_columns(csv_file.header, column),
         )
@@ -155,7 +153,7 @@ def create_list(
             rejects_path=rejects_path,
             progress=progress,
         )
-    return CreateResult(name, KIND_STATIC, column, result)
+    return CreateResult(name, ListKind.STATIC, column, result)
 
 
 def _create_query_list(
@@ -175,7 +173,7 @@ def _create_query_list(
     url = normalise_source_url(source_url)
     marketing_list = MarketingList(
         name=name,
-        kind=KIND_QUERY,
+        kind=ListKind.QUERY,
         query=query.strip(),
         source_url_encrypted=box.encrypt(url),
         email_column=(email_column or "").strip(),  # empty: found among the query's columns
@@ -195,7 +193,7 @@ def _create_query_list(
             f"none of the query's {result.rows_read} rows has a valid email in column "
             f"{marketing_list.email_column!r}{first}; name the email column with --email-column"
         )
-    return CreateResult(name, KIND_QUERY, marketing_list.email_column, result)
+    return CreateResult(name, ListKind.QUERY, marketing_list.email_column, result)
 
 
 def import_members(
@@ -215,7 +213,7 @@ def import_members(
     columns of the file are added to the list's fields.
     """
     marketing_list = get_list(session, name)
-    if marketing_list.kind != KIND_STATIC:
+    if marketing_list.kind != ListKind.STATIC:
         raise BadInputError(f"list {name!r} is query-backed: its members come from its query, not from files")
     with CsvFile(path, encoding=encoding or DEFAULT_ENCODING) as csv_file:
         wanted = email_column
@@ -280,7 +278,7 @@ def add_member(
         if not key.strip():
             raise BadInputError("a field name is empty (use --field NAME=VALUE)")
     member = _member(session, marketing_list, address)
-    if marketing_list.kind == KIND_QUERY:
+    if marketing_list.kind == ListKind.QUERY:
         if member is None:
             raise BadInputError(
                 f"list {name!r} is query-backed: its members come from its query; "

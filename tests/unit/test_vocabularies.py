@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dotsync.db.bulk import constant
 from dotsync.db.models import (
     ImportStatus,
+    ListKind,
     ListMember,
     MarketingList,
     MemberState,
@@ -27,7 +28,7 @@ from dotsync.services.lists import MemberOutcome
 from dotsync.sync.export import ExportStatus
 from dotsync.sync.orchestrator import SyncOutcome
 
-VOCABULARIES = (MemberState, Operation, ImportStatus, RunKind, RunOutcome, StepOutcome)
+VOCABULARIES = (MemberState, ListKind, Operation, ImportStatus, RunKind, RunOutcome, StepOutcome)
 DIALECTS = (sqlite.dialect(), postgresql.psycopg.dialect(), mysql.pymysql.dialect())
 
 
@@ -57,7 +58,9 @@ def test_members_are_stored_as_their_plain_value_and_found_by_member(
     engine: Engine, sessions: sessionmaker[Session]
 ) -> None:
     with sessions.begin() as session:
-        marketing_list = MarketingList(name="vocab", kind="static", email_column="email", field_columns=[])
+        marketing_list = MarketingList(
+            name="vocab", kind=ListKind.STATIC, email_column="email", field_columns=[]
+        )
         session.add(marketing_list)
         session.flush()
         list_id = marketing_list.id
@@ -128,6 +131,7 @@ def test_every_sync_outcome_is_recorded_as_a_run_outcome() -> None:
 def test_the_values_are_the_strings_the_database_and_the_json_already_hold() -> None:
     # A changed value would need a data migration (stored rows) and would change --json output.
     assert [m.value for m in MemberState] == ["subscribed", "unsubscribed", "removed"]
+    assert [m.value for m in ListKind] == ["static", "query"]
     assert [m.value for m in Operation] == ["new", "add", "update"]
     assert [m.value for m in ImportStatus] == ["NotFinished", "Finished", "RejectedByWatchdog", "Unknown"]
     assert [m.value for m in RunKind] == ["import", "export", "export-dry-run", "sync"]

@@ -58,6 +58,7 @@ from dotsync.db.models import (
     AddressBook,
     AddressBookContact,
     Contact,
+    ListKind,
     ListMember,
     MarketingList,
     MemberState,
@@ -146,7 +147,7 @@ def plan_book(
 ) -> Plan:
     """Steps 1-3 for one book, in the caller's transaction: refresh (query lists), state sync back, schedule,
     removal candidates. The caller commits (or rolls back for a dry run or a held guard)."""
-    if marketing_list.kind == "query":
+    if marketing_list.kind == ListKind.QUERY:
         _refresh_query_list(ctx, session, marketing_list)
     conn = session.connection()
     formatter = RowFormatter(load_mappings(session, book))

@@ -35,6 +35,7 @@ from dotsync.db.models import (
     ContactExport,
     FieldMapping,
     ImportStatus,
+    ListKind,
     MarketingList,
     MemberState,
 )
@@ -338,7 +339,7 @@ def for_book(session: Session, book: AddressBook) -> Incoming | None:
     if book.marketing_list_id is None:
         return None
     kind = session.scalar(select(MarketingList.kind).where(MarketingList.id == book.marketing_list_id))
-    if kind != "static":  # a query list's members come from its source: nothing flows into it
+    if kind != ListKind.STATIC:  # a query list's members come from its source: nothing flows into it
         return None
     mappings = session.scalars(
         select(FieldMapping).where(FieldMapping.address_book_id == book.id).order_by(FieldMapping.id)
