@@ -63,6 +63,8 @@ MAX_FILE_BYTES = 10 * 1000 * 1000
 SMALL_LIST_SIZE = 50
 STARTUP_SAMPLES = 7
 UNCHANGED_REPEATS = 3
+# The 1% cycle's budget (a tenth of the first export's wall) is issue 13's for 1,000,000 members.
+INCREMENTAL_JUDGED_FROM = 1_000_000
 
 
 class BenchError(Exception):
@@ -417,7 +419,7 @@ class World:
 # --------------------------------------------------------------------------------------------- budgets
 
 
-def _budget(value: float | int | None, limit: float | int, ok: bool, what: str) -> dict[str, Any]:
+def _budget(value: float | int | None, limit: float | int | str, ok: bool, what: str) -> dict[str, Any]:
     if isinstance(value, float):
         value = round(value, 3)
     return {"value": value, "limit": limit, "ok": bool(ok), "what": what}
@@ -502,9 +504,15 @@ def budgets(
         ),
         "incremental_wall_over_first": _budget(
             ratios["inc"],
-            0.1,
-            _le(ratios["inc"], 0.1),
-            "1% cycle (import + export commands) wall / first export command wall",
+            0.1 if n >= INCREMENTAL_JUDGED_FROM else "-",
+            _le(ratios["inc"], 0.1) or n < INCREMENTAL_JUDGED_FROM,
+            "1% cycle (import + export commands) wall / first export command wall"
+            + (
+                ""
+                if n >= INCREMENTAL_JUDGED_FROM
+                else f" (shown; judged from {INCREMENTAL_JUDGED_FROM:,} members, where issue 13 sets it: below, "
+                "the cycle's fixed cost outweighs a 1% change)"
+            ),
         ),
         "incremental_rows_equal_changes": _budget(
             inc["rows_uploaded"],
@@ -615,7 +623,7 @@ def markdown(result: dict[str, Any]) -> str:
         "|---|---:|---:|:-:|---|",
     ]
     for name, budget in result["budgets"].items():
-        met = "yes" if budget["ok"] else "**no**"
+        met = "-" if budget["limit"] == "-" else "yes" if budget["ok"] else "**no**"
         lines.append(f"| {name} | {budget['value']} | {budget['limit']} | {met} | {budget['what']} |")
     calls = result["phases"]["unchanged"]["api_calls"]
     lines += ["", "Unchanged cycle, API calls per endpoint:", ""]
