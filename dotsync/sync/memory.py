@@ -34,6 +34,14 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
+def collect_young() -> None:
+    """Collect the young generations now, inside :func:`fewer_collections`: for a step that has just dropped a
+    big object that a reference cycle may hold (a sent file, through its HTTP request), which the raised
+    threshold would otherwise keep for several files (a 1,000,000-member export peaked at 185 MB instead of
+    118 MB)."""
+    gc.collect(1)
+
+
 @functools.cache
 def keep_big_buffers_mapped() -> None:
     """Have glibc give a sent file's memory back. glibc raises its mmap threshold to the size of the largest

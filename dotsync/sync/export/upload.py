@@ -32,7 +32,7 @@ from dotsync.db.models import (
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
 from dotsync.sync.export.outbox import NewRow, Outbox, insert_rows
-from dotsync.sync.memory import fewer_collections, keep_big_buffers_mapped
+from dotsync.sync.memory import collect_young, fewer_collections, keep_big_buffers_mapped
 from dotsync.sync.payload import RowFormatter
 
 log = logging.getLogger("dotsync.sync.export")
@@ -309,4 +309,5 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
         started.id,
     )
     ctx.progress(f"upload {book.name}", result.rows)
+    collect_young()  # the file's memory goes now, not several files later
     return True
