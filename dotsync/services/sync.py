@@ -136,22 +136,7 @@ def integration_sync(
         )
     with env.sessions() as session:
         ids = _integration_ids(session, integration)
-    report = run_per_integration(
-        engine=env.engine,
-        sessions=env.sessions,
-        integration_ids=ids,
-        kind=RunKind.IMPORT,
-        make_client=env.make_client,
-        body=_import_body(connectors or None),
-        now=env.now,
-        box=env.box,
-        progress=env.progress,
-        force=force,
-        safety_margin=env.safety_margin,
-        after_run=env.after_run,
-    )
-    runs.prune_history(env.sessions, env.now(), env.retention_days)
-    return report
+    return _run(env, ids, RunKind.IMPORT, _import_body(connectors or None), force=force, record=True)
 
 
 def dotmailer_export(
@@ -161,22 +146,8 @@ def dotmailer_export(
     with env.sessions() as session:
         ids = _integration_ids(session, integration)
         _check_confirmations(session, options.confirm_mass_change)
-    report = run_per_integration(
-        engine=env.engine,
-        sessions=env.sessions,
-        integration_ids=ids,
-        kind=RunKind.EXPORT_DRY_RUN if options.dry_run else RunKind.EXPORT,
-        make_client=env.make_client,
-        body=_export_body(options),
-        now=env.now,
-        box=env.box,
-        progress=env.progress,
-        safety_margin=env.safety_margin,
-        after_run=None if options.dry_run else env.after_run,
-    )
-    if not options.dry_run:
-        runs.prune_history(env.sessions, env.now(), env.retention_days)
-    return report
+    kind = RunKind.EXPORT_DRY_RUN if options.dry_run else RunKind.EXPORT
+    return _run(env, ids, kind, _export_body(options), record=not options.dry_run)
 
 
 def full_sync(
@@ -207,20 +178,35 @@ def full_sync(
             ),
         )
 
+    return _run(env, ids, RunKind.SYNC, body, record=not options.dry_run)
+
+
+def _run(
+    env: SyncEnvironment,
+    ids: list[int],
+    kind: RunKind,
+    body: Callable[[SyncContext, int], BodyResult[SyncDetails]],
+    *,
+    record: bool,
+    force: bool = False,
+) -> SyncReport[SyncDetails]:
+    """One run of ``body`` per integration, under each one's lock. A recorded run (``record``: not a dry run) also
+    tells ``after_run`` (alerts) and prunes the history."""
     report = run_per_integration(
         engine=env.engine,
         sessions=env.sessions,
         integration_ids=ids,
-        kind=RunKind.SYNC,
+        kind=kind,
         make_client=env.make_client,
         body=body,
         now=env.now,
         box=env.box,
         progress=env.progress,
+        force=force,
         safety_margin=env.safety_margin,
-        after_run=None if options.dry_run else env.after_run,
+        after_run=env.after_run if record else None,
     )
-    if not options.dry_run:
+    if record:
         runs.prune_history(env.sessions, env.now(), env.retention_days)
     return report
 
