@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.dialects.mysql import LONGBLOB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from dotsync.db.types import UTCDateTime, metadata, utcnow
@@ -353,6 +355,21 @@ class ContactExport(Timestamped, Base):
     byte_count: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class UploadIntent(Base):
+    """Members about to be uploaded to a book for the first time: written before the upload, deleted in the
+    transaction that records it. One left behind means a run died between the two; the contact import then
+    knows that a contact of these members it finds in the book was added by dotsync (so a removal may take it
+    out again), though no book row says so. ``member_ids``: the file's new rows' member ids, 8 bytes each
+    (``array("q")``), exactly: a contact of any other member is never taken for dotsync's. Kept a week at most."""
+
+    __tablename__ = "upload_intent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_book_id: Mapped[int] = mapped_column(ForeignKey("address_book.id", ondelete="CASCADE"), index=True)
+    member_ids: Mapped[bytes] = mapped_column(LargeBinary().with_variant(LONGBLOB(), "mysql", "mariadb"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 campaign_address_book = Table(

@@ -17,9 +17,10 @@ import logging
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 
 from dotsync.db.models import (
     AddressBook,
@@ -28,6 +29,7 @@ from dotsync.db.models import (
     ImportStatus,
     ListMember,
     Operation,
+    UploadIntent,
 )
 from dotsync.dotmailer.errors import OutcomeUnknownError, TooManyActiveImportsError
 from dotsync.sync.context import SyncContext
@@ -248,8 +250,27 @@ def _format_missing(ctx: SyncContext, formatter: RowFormatter, row_ids: Sequence
     return {row_id: text for (row_id, _e, _f), text in zip(rows, sink.lines, strict=True)}
 
 
+INTENT_LIFETIME = timedelta(days=7)  # an import Dotmailer has not applied by then never will
+
+
+def _record_intent(ctx: SyncContext, book: AddressBook, new: NewRows) -> int:
+    """Record, committed before the upload, which members this file adds to the book (see
+    :class:`~dotsync.db.models.UploadIntent`); intents older than a week are dropped on the way."""
+    with ctx.sessions.begin() as session:
+        session.execute(
+            delete(UploadIntent).where(
+                UploadIntent.address_book_id == book.id, UploadIntent.created_at < ctx.now - INTENT_LIFETIME
+            )
+        )
+        intent = UploadIntent(address_book_id=book.id, member_ids=new.members.tobytes(), created_at=ctx.now)
+        session.add(intent)
+        session.flush()
+        return intent.id
+
+
 def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResult) -> bool:
     data, ids, new = chunk.data, chunk.ids, chunk.new
+    intent_id = _record_intent(ctx, book, new) if new else None
     try:
         started = ctx.client.start_contact_import(
             book.origin_id, data, filename=f"dotsync-book-{book.origin_id}.csv"
@@ -278,6 +299,7 @@ def _send(ctx: SyncContext, book: AddressBook, chunk: Chunk, result: UploadResul
         # Core, not an ORM bulk update: nothing in the session needs synchronising with these rows.
         if new:
             insert_rows(session.connection(), book.id, ctx.now, new.keys(), import_id=started.id)
+            session.execute(delete(UploadIntent).where(UploadIntent.id == intent_id))
         if ids:
             session.connection().execute(
                 update(AddressBookContact)

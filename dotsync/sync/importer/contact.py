@@ -5,7 +5,9 @@ book's own watermark ``last_contact_import_at`` (minus the overlap), or every co
 (``GET address-books/{id}/contacts?withFullData=true``) the first time. Contacts are matched by email, then by
 Dotmailer id (so an email changed in Dotmailer is followed), which is also how contacts dotsync exported get
 their Dotmailer id. The book membership takes the status the book listing gives and is linked to the connected
-list's member with that email. ``added_by_dotsync`` is left as it is: only the export sets it.
+list's member with that email. ``added_by_dotsync`` is left as it is: only the export sets it, except for a
+contact new to the book whose member an upload left unrecorded (a run killed between the upload and its
+bookkeeping, see :class:`~dotsync.db.models.UploadIntent`): dotsync added it, so a removal may take it out.
 
 The watermark is Dotmailer's clock when the read began (``Date`` headers), so our clock's skew does not matter.
 A book's read waits while a big upload of it is unsettled, and after one settled until Dotmailer's clock has
@@ -19,6 +21,7 @@ statements, not one per contact.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -29,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from dotsync.db.bulk import batched, refresh_statistics, upsert
 from dotsync.db.lookups import connected_books
-from dotsync.db.models import AddressBook, ContactExport, ImportStatus, Watermark
+from dotsync.db.models import AddressBook, ContactExport, ImportStatus, UploadIntent, Watermark
 from dotsync.dotmailer.models import ApiContactRow
 from dotsync.lists.changes import pending_change
 from dotsync.lists.email import email_key
@@ -115,6 +118,10 @@ def save_contacts(
     stamp = pending_change(conn, book.marketing_list_id)
     if incoming is not None:
         incoming.apply(conn, records, ids, members, previous, stamp, now)
+    # A contact new to the book whose member a run was uploading when it died was added by dotsync.
+    adopted = _uploaded_by_dotsync(
+        conn, book.id, [members[e] for e, c in ids.items() if e in members and c not in existing]
+    )
     for email, contact_id in ids.items():
         known = existing.get(contact_id)
         if (
@@ -128,7 +135,7 @@ def save_contacts(
             "contact_id": contact_id,
             "status": status[email],
             "list_member_id": members.get(email),
-            "added_by_dotsync": False,
+            "added_by_dotsync": members.get(email) in adopted,
             "scheduled": False,
             "change_seq": stamp,
             "created_at": now,
@@ -150,6 +157,22 @@ def save_contacts(
     if incoming is not None:
         incoming.finish(conn, ids, now)
     return len(unchanged) + len(ids)
+
+
+def _uploaded_by_dotsync(conn: Connection, book_id: int, member_ids: list[int]) -> set[int]:
+    """Those of ``member_ids`` that an upload to the book left unrecorded (its run died between the upload and
+    its bookkeeping: :class:`~dotsync.db.models.UploadIntent`). Usually there is no intent and this is one
+    indexed look-up."""
+    if not member_ids:
+        return set()
+    wanted, found = set(member_ids), set()
+    for blob in conn.execute(
+        select(UploadIntent.member_ids).where(UploadIntent.address_book_id == book_id)
+    ).scalars():
+        ids = array("q")
+        ids.frombytes(blob)
+        found.update(wanted.intersection(ids))
+    return found
 
 
 def _unchanged(
