@@ -367,7 +367,9 @@ class UploadIntent(Base):
     __tablename__ = "upload_intent"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    address_book_id: Mapped[int] = mapped_column(ForeignKey("address_book.id", ondelete="CASCADE"), index=True)
+    address_book_id: Mapped[int] = mapped_column(
+        ForeignKey("address_book.id", ondelete="CASCADE"), index=True
+    )
     member_ids: Mapped[bytes] = mapped_column(LargeBinary().with_variant(LONGBLOB(), "mysql", "mariadb"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
