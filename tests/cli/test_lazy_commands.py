@@ -33,7 +33,8 @@ def _modules_after(argv: list[str], env: dict[str, str] | None = None) -> list[s
         "import json, sys\n"
         "from dotsync.cli import run\n"
         f"code = run({argv!r})\n"
-        "print(json.dumps([code, sorted(sys.modules)]))\n"
+        # None entries are imports blocked on purpose (dotsync/__init__.py's httpx._main), not loaded modules
+        "print(json.dumps([code, sorted(n for n, m in sys.modules.items() if m is not None)]))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
