@@ -181,9 +181,9 @@ def _process_rejection(
         session.execute(delete(AddressBookContact).where(AddressBookContact.id.in_([r.id for r in rows])))
         if book.marketing_list_id is not None:
             emails = [email for _id, email in rows]
-            _set_members_state(
-                ctx, session.connection(), book.marketing_list_id, emails, MemberState.REMOVED, reason
-            )
+            conn = session.connection()
+            stamp = pending_change(conn, book.marketing_list_id)
+            _set_members_state(ctx, conn, book.marketing_list_id, emails, MemberState.REMOVED, reason, stamp)
     result.rejected_rows += len(rows)
     export.faults_processed = True
     export.finished_at = ctx.now
@@ -263,17 +263,23 @@ def _apply_faults(
             )
         if book.marketing_list_id is not None:
             _set_members_state(
-                ctx, conn, book.marketing_list_id, emails, outcome.member_state, outcome.reason
+                ctx, conn, book.marketing_list_id, emails, outcome.member_state, outcome.reason, stamp
             )
 
 
 def _set_members_state(
-    ctx: SyncContext, conn: Connection, list_id: int, emails: list[str], state: MemberState, reason: str
+    ctx: SyncContext,
+    conn: Connection,
+    list_id: int,
+    emails: list[str],
+    state: MemberState,
+    reason: str,
+    stamp: int,
 ) -> None:
-    """The list's members with these emails that are still subscribed take ``state`` (stamped for the next
-    plan): one statement per batch of emails."""
+    """The list's members with these emails that are still subscribed take ``state``, stamped with ``stamp``
+    (the caller's :func:`~dotsync.lists.changes.pending_change`, read once) for the next plan: one statement
+    per batch of emails."""
     members = cast(Table, ListMember.__table__)
-    stamp = pending_change(conn, list_id)
     for batch in batched(emails, 500):
         conn.execute(
             update(members)
