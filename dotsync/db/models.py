@@ -362,7 +362,8 @@ class UploadIntent(Base):
     transaction that records it. One left behind means a run died between the two; the contact import then
     knows that a contact of these members it finds in the book was added by dotsync (so a removal may take it
     out again), though no book row says so. ``member_ids``: the file's new rows' member ids, 8 bytes each
-    (``array("q")``), exactly: a contact of any other member is never taken for dotsync's. Kept a week at most."""
+    (``array("q")``), exactly: a contact of any other member is never taken for dotsync's. Dropped by the
+    book's next upload once older than a week."""
 
     __tablename__ = "upload_intent"
 
